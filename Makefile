@@ -1,0 +1,47 @@
+# Main-image pipeline: the developer entry points. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-stamp
+export PYTHONPATH := $(CURDIR)/plugins
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DO_NOT_TRACK := 1
+
+SAMPLE_DIR ?= sample_data
+SAMPLE_HOTELS ?= 200
+WAREHOUSE ?= warehouse/main_image.duckdb
+EXPORTS ?= exports
+
+.PHONY: help setup run test test-python test-dbt lint clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## create .venv with the pinned requirements and the main-image CLI (idempotent)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==24.3.1"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+	@echo "setup: $(VENV) is ready"
+
+run: setup ## generate sample data and run the pipeline twice (initial load, later delivery) on DuckDB
+	$(BIN)/python -m main_image.demo --hotels $(SAMPLE_HOTELS) --sample-dir $(SAMPLE_DIR) \
+		--warehouse $(WAREHOUSE) --exports $(EXPORTS)
+
+test: setup ## the whole suite: lint, pytest (pipeline, invariants, conformance), dbt build with tests
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-python
+
+test-python: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: setup ## ruff on the Python code
+	$(BIN)/ruff check plugins tests dags
+
+clean: ## remove generated data, warehouses and dbt artefacts (keeps .venv)
+	rm -rf $(SAMPLE_DIR) warehouse $(EXPORTS) dbt_project/target dbt_project/logs

@@ -1,0 +1,23 @@
+{#- The raw lines a staging model has not seen yet (all of them on a full build). -#}
+{% macro new_raw_lines(relation) -%}
+    select * from {{ relation }}
+    {%- if is_incremental() %}
+    where file_seq > (select coalesce(max(file_seq), 0) from {{ this }})
+    {%- endif %}
+{%- endmacro %}
+
+{#- Where a staged line came from: kept on every staged and rejected record. -#}
+{% macro provenance_columns() -%}
+    file_seq,
+    line_number,
+    file_name,
+    run_id,
+    invocation_seq,
+    loaded_at
+{%- endmacro %}
+
+{#- The rejection columns every staging model ends with. -#}
+{% macro rejection_columns() -%}
+    rejection_reason,
+    case when rejection_reason is not null then line end as rejected_line
+{%- endmacro %}

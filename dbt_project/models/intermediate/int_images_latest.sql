@@ -1,0 +1,48 @@
+{#- The latest valid state of every image (landing order: file, then line). Incremental: only
+    images with new records are rewritten; new records always come later in landing order. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='image_id',
+    incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
+) }}
+
+with
+
+new_records as (
+    select * from {{ ref('stg_images') }}
+    where
+        rejection_reason is null
+        {%- if is_incremental() %}
+        and file_seq > (select coalesce(max(file_seq), 0) from {{ this }})
+        {%- endif %}
+),
+
+latest_per_image as (
+    select
+        *,
+        row_number() over (
+            partition by image_id
+            order by file_seq desc, line_number desc
+        ) as recency_rank
+    from new_records
+),
+
+final as (
+    select
+        image_id,
+        hotel_id,
+        cdn_url,
+        width,
+        height,
+        created_at,
+        created_date,
+        is_active,
+        image_hash,
+        file_seq,
+        line_number,
+        invocation_seq
+    from latest_per_image
+    where recency_rank = 1
+)
+
+select * from final

@@ -1,0 +1,22 @@
+{#- Usage statistics for analysts: impressions, clicks and reports per image and day. -#}
+with
+
+events as (
+    select * from {{ ref('stg_user_events') }}
+    where rejection_reason is null and image_id is not null
+),
+
+final as (
+    select
+        cast(occurred_at as date) as event_date,
+        hotel_id,
+        image_id,
+        sum(case when event_type = 'impression' then 1 else 0 end) as impressions,
+        sum(case when event_type = 'click' then 1 else 0 end) as clicks,
+        sum(case when event_type = 'report' then 1 else 0 end) as reports,
+        count(distinct user_id) as distinct_users
+    from events
+    group by cast(occurred_at as date), hotel_id, image_id
+)
+
+select * from final

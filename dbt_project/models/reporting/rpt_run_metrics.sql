@@ -1,0 +1,66 @@
+{#- The metrics of each run (SPEC §5), one row per run id; the row of the current run is
+    rewritten by each of its attempts, so re-running a run keeps one row. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='run_id',
+    incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
+    on_schema_change='fail',
+) }}
+
+{%- set feeds = ['images', 'image_tags', 'obiq_scores', 'main_images', 'admin_overrides', 'user_events'] %}
+
+with
+
+images_processed as (
+    select count(distinct image_id) as images_processed
+    from {{ ref('stg_images') }}
+    where rejection_reason is null and run_id = {{ run_id_literal() }}
+),
+
+hotels_with_images as (
+    select count(distinct hotel_id) as hotels_with_images
+    from {{ ref('int_images_latest') }}
+    where is_active
+),
+
+changes as (
+    select
+        sum(case when change_type = 'new' then 1 else 0 end) as main_images_new,
+        sum(case when change_type = 'updated' then 1 else 0 end) as main_images_updated,
+        sum(case when change_type = 'deleted' then 1 else 0 end) as main_images_deleted,
+        sum(case when selection_source = 'admin' then 1 else 0 end) as main_images_from_overrides
+    from {{ ref('fct_main_image_changes') }}
+    where run_id = {{ run_id_literal() }}
+),
+
+rejections as (
+    select
+        {%- for feed in feeds %}
+        sum(case when feed = '{{ feed }}' then 1 else 0 end) as rejected_{{ feed }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ ref('fct_rejected_records') }}
+    where run_id = {{ run_id_literal() }}
+),
+
+final as (
+    select
+        {{ run_id_literal() }} as run_id,
+        {{ as_of_date() }} as as_of,
+        '{{ active_scoring_version() }}' as scoring_version,
+        {{ invocation_seq_literal() }} as last_invocation_seq,
+        images_processed.images_processed,
+        hotels_with_images.hotels_with_images,
+        coalesce(changes.main_images_new, 0) as main_images_new,
+        coalesce(changes.main_images_updated, 0) as main_images_updated,
+        coalesce(changes.main_images_deleted, 0) as main_images_deleted,
+        coalesce(changes.main_images_from_overrides, 0) as main_images_from_overrides,
+        {%- for feed in feeds %}
+        coalesce(rejections.rejected_{{ feed }}, 0) as rejected_{{ feed }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from images_processed
+    cross join hotels_with_images
+    cross join changes
+    cross join rejections
+)
+
+select * from final

@@ -1,0 +1,80 @@
+with
+
+source as (
+    {{ new_raw_lines(source('raw', 'image_tags')) }}
+),
+
+parsed as (
+    {{ select_json_fields('source', 'line', {
+        'image_id_json': '$.image_id',
+        'tags_json': '$.tags',
+    }) }}
+),
+
+tag_elements as (
+    select
+        parsed.file_seq,
+        parsed.line_number,
+        {{ json_string(json_get('tag_json', '$.tag')) }} as tag,
+        {{ json_string(json_get('tag_json', '$.version')) }} as tag_version,
+        {{ json_number(json_get('tag_json', '$.probability')) }} as probability
+    from parsed
+    {{ unnest_json_array('parsed.tags_json', 'elements', 'tag_json') }}
+    where {{ json_is_array('parsed.tags_json') }}
+),
+
+tag_checks as (
+    select
+        file_seq,
+        line_number,
+        count(*) as tag_count,
+        sum(case when tag is null or tag = '' then 1 else 0 end) as invalid_tags,
+        sum(
+            case
+                when tag_version is null then 1
+                when not {{ regex_full_match('tag_version', 'v[0-9]+-[0-9]+-[0-9]+') }} then 1
+                else 0
+            end
+        ) as invalid_versions,
+        sum(case when probability is null or probability < 0 or probability > 1 then 1 else 0 end)
+            as invalid_probabilities,
+        count(distinct tag_version) as version_count,
+        min(tag_version) as tag_version
+    from tag_elements
+    group by file_seq, line_number
+),
+
+validated as (
+    select
+        parsed.*,
+        {{ json_integer('parsed.image_id_json') }} as image_id,
+        coalesce(tag_checks.tag_count, 0) as tag_count,
+        tag_checks.tag_version,
+        case
+            when not parsed.is_json_object then 'invalid_json'
+            when not coalesce({{ json_integer('parsed.image_id_json') }} >= 1000, false) then 'invalid_image_id'
+            when not {{ json_is_array('parsed.tags_json') }} then 'invalid_tags'
+            when tag_checks.invalid_tags > 0 then 'invalid_tag'
+            when tag_checks.invalid_versions > 0 then 'invalid_tag_version'
+            when tag_checks.invalid_probabilities > 0 then 'invalid_probability'
+            when tag_checks.version_count > 1 then 'multiple_tag_versions'
+        end as rejection_reason
+    from parsed
+    left join tag_checks
+        on
+            parsed.file_seq = tag_checks.file_seq
+            and parsed.line_number = tag_checks.line_number
+),
+
+final as (
+    select
+        {{ provenance_columns() }},
+        image_id,
+        tag_version,
+        tag_count,
+        case when rejection_reason is null and tag_count > 0 then tags_json end as tags_json,
+        {{ rejection_columns() }}
+    from validated
+)
+
+select * from final

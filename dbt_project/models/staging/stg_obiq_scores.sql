@@ -1,0 +1,48 @@
+with
+
+source as (
+    {{ new_raw_lines(source('raw', 'obiq_scores')) }}
+),
+
+parsed as (
+    {{ select_json_fields('source', 'line', {
+        'image_id_json': '$.image_id',
+        'obiq_score_json': '$.obiq_score',
+        'version_json': '$.version',
+    }) }}
+),
+
+typed as (
+    select
+        {{ provenance_columns() }},
+        line,
+        is_json_object,
+        {{ json_integer('image_id_json') }} as image_id,
+        {{ json_number('obiq_score_json') }} as obiq_score,
+        {{ json_string('version_json') }} as obiq_version
+    from parsed
+),
+
+validated as (
+    select
+        *,
+        case
+            when not is_json_object then 'invalid_json'
+            when image_id is null or image_id < 1000 then 'invalid_image_id'
+            when obiq_score is null or obiq_score < 0 or obiq_score > 1 then 'invalid_obiq_score'
+            when obiq_version is null or obiq_version = '' then 'invalid_version'
+        end as rejection_reason
+    from typed
+),
+
+final as (
+    select
+        {{ provenance_columns() }},
+        image_id,
+        obiq_score,
+        obiq_version,
+        {{ rejection_columns() }}
+    from validated
+)
+
+select * from final

@@ -1,0 +1,66 @@
+with
+
+source as (
+    {{ new_raw_lines(source('raw', 'user_events')) }}
+),
+
+parsed as (
+    {{ select_json_fields('source', 'line', {
+        'event_id_json': '$.event_id',
+        'event_type_json': '$.event_type',
+        'occurred_at_json': '$.occurred_at',
+        'hotel_id_json': '$.hotel_id',
+        'image_id_json': '$.image_id',
+        'search_term_json': '$.search_term',
+        'user_id_json': '$.user_id',
+    }) }}
+),
+
+typed as (
+    select
+        {{ provenance_columns() }},
+        line,
+        is_json_object,
+        image_id_json,
+        coalesce({{ json_string('event_id_json') }}, cast({{ json_integer('event_id_json') }} as {{ dbt.type_string() }}))
+            as event_id,
+        {{ json_string('event_type_json') }} as event_type,
+        {{ parse_iso_timestamp(json_string('occurred_at_json')) }} as occurred_at,
+        {{ json_integer('hotel_id_json') }} as hotel_id,
+        {{ json_integer('image_id_json') }} as image_id,
+        {{ json_string('search_term_json') }} as search_term,
+        coalesce({{ json_string('user_id_json') }}, cast({{ json_integer('user_id_json') }} as {{ dbt.type_string() }}))
+            as user_id
+    from parsed
+),
+
+validated as (
+    select
+        *,
+        case
+            when not is_json_object then 'invalid_json'
+            when event_id is null or event_id = '' then 'invalid_event_id'
+            when event_type is null or event_type not in ('impression', 'click', 'report') then 'invalid_event_type'
+            when occurred_at is null then 'invalid_occurred_at'
+            when hotel_id is null or hotel_id < 1 then 'invalid_hotel_id'
+            when image_id_json is not null and not {{ json_is_null('image_id_json') }} and image_id is null
+                then 'invalid_image_id'
+        end as rejection_reason
+    from typed
+),
+
+final as (
+    select
+        {{ provenance_columns() }},
+        event_id,
+        event_type,
+        occurred_at,
+        hotel_id,
+        image_id,
+        search_term,
+        user_id,
+        {{ rejection_columns() }}
+    from validated
+)
+
+select * from final

@@ -1,0 +1,180 @@
+"""The `main-image` command line: `main-image run ...` and `main-image generate ...`."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from main_image.settings import DEFAULT_EXPORTS_DIR, DEFAULT_SCORING_VERSION, DEFAULT_WAREHOUSE
+
+#: CLI flag -> feed. The first names are the original task's.
+FEED_FLAGS: dict[str, str] = {
+    "images": "images",
+    "tags": "image_tags",
+    "main_images": "main_images",
+    "overrides": "admin_overrides",
+    "obiq": "obiq_scores",
+    "user_events": "user_events",
+}
+
+
+class UsageError(Exception):
+    """An argument the run cannot use; reported as one line, exit code 2."""
+
+
+def progress(message: str) -> None:
+    stamp = datetime.now(UTC).strftime("%H:%M:%S")
+    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
+
+
+def parse_as_of(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--as-of must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def expand_inputs(flag: str, patterns: list[str]) -> list[Path]:
+    """Every file named by the flag's values (paths or globs); each must match something."""
+    paths: list[Path] = []
+    for pattern in patterns:
+        if glob.has_magic(pattern):
+            matches = sorted(Path(match) for match in glob.glob(pattern, recursive=True))
+            files = [match for match in matches if match.is_file()]
+            if not files:
+                raise UsageError(f"--{flag}: no file matches {pattern!r}")
+            paths.extend(files)
+        else:
+            path = Path(pattern)
+            if not path.is_file():
+                raise UsageError(f"--{flag}: no such file: {pattern}")
+            paths.append(path)
+    return paths
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="main-image",
+        description="Select the best main image of every hotel (dbt on DuckDB by default).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="one run: land the given files, recompute, write changes/snapshot/metrics",
+        description="Each invocation is one run; the warehouse file keeps state between runs. "
+        "Every input flag takes files or globs and may be repeated.",
+    )
+    for flag, feed in FEED_FLAGS.items():
+        names = [f"--{flag}"] + ([f"--{flag.replace('_', '-')}"] if "_" in flag else [])
+        run.add_argument(
+            *names, dest=flag, action="append", default=[], metavar="FILE_OR_GLOB",
+            help=f"landing files of the {feed} feed",
+        )
+    run.add_argument("--output_cdc", "--output-cdc", dest="output_cdc", type=Path,
+                     help="changes export (JSONL); default exports/<run_id>/changes.jsonl")
+    run.add_argument("--output_snapshot", "--output-snapshot", dest="output_snapshot", type=Path,
+                     help="snapshot export (JSONL); default exports/<run_id>/snapshot.jsonl")
+    run.add_argument("--output_metrics", "--output-metrics", dest="output_metrics", type=Path,
+                     help="run metrics (one JSON object); default exports/<run_id>/metrics.json")
+    run.add_argument("--as-of", "--as_of", dest="as_of", default=None,
+                     help="the run's date YYYY-MM-DD (default: today, UTC)")
+    run.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE,
+                     help=f"DuckDB warehouse file (default: {DEFAULT_WAREHOUSE})")
+    run.add_argument("--full-refresh", "--full_refresh", dest="full_refresh",
+                     action="store_true", help="recompute every hotel (emits only real changes)")
+    run.add_argument("--run-id", dest="run_id", default=None,
+                     help="the run's id (default: cli__<UTC timestamp>)")
+    run.add_argument("--scoring-version", dest="scoring_version",
+                     default=DEFAULT_SCORING_VERSION, help="active scoring version (default v1)")
+    run.add_argument("--tag-version-pin", dest="tag_version_pin", default=None,
+                     help="pin the active tag model version, e.g. v4-0-0")
+    run.add_argument("--obiq-version-pin", dest="obiq_version_pin", default=None,
+                     help="pin the active obiq score version")
+
+    generate = commands.add_parser(
+        "generate", help="write realistic landing files (deliveries of every feed)"
+    )
+    generate.add_argument("--hotels", type=int, required=True)
+    generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument("--out", type=Path, required=True)
+    generate.add_argument("--deliveries", type=int, default=2)
+    generate.add_argument("--change-fraction", dest="change_fraction", type=float, default=0.01)
+    generate.add_argument("--start-date", dest="start_date", default="2024-07-01",
+                          help="as_of of the first delivery (YYYY-MM-DD)")
+    return parser
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from main_image.pipeline import OutputPaths, run_pipeline
+    from main_image.warehouse import RunParameters
+
+    as_of = parse_as_of(args.as_of) if args.as_of else datetime.now(UTC).date()
+    files_by_feed = {
+        feed: expand_inputs(flag, getattr(args, flag)) for flag, feed in FEED_FLAGS.items()
+    }
+    run_id = args.run_id or f"cli__{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
+    default_dir = DEFAULT_EXPORTS_DIR / run_id.replace(":", "-")
+    outputs = OutputPaths(
+        changes=args.output_cdc or default_dir / "changes.jsonl",
+        snapshot=args.output_snapshot or default_dir / "snapshot.jsonl",
+        metrics=args.output_metrics or default_dir / "metrics.json",
+    )
+    params = RunParameters(
+        run_id=run_id,
+        as_of=as_of,
+        scoring_version=args.scoring_version,
+        tag_version_pin=args.tag_version_pin,
+        obiq_version_pin=args.obiq_version_pin,
+        full_refresh=args.full_refresh,
+    )
+    progress(f"run {run_id}: as_of={as_of} warehouse={args.warehouse}")
+    result = run_pipeline(args.warehouse, params, files_by_feed, outputs, progress)
+    timings = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in result.stage_seconds.items())
+    progress(f"run {run_id}: done ({timings})")
+    print(json.dumps(result.metrics))
+    return 0
+
+
+def command_generate(args: argparse.Namespace) -> int:
+    from main_image.generate import GenerateConfig, generate
+
+    if args.hotels < 0:
+        raise UsageError("--hotels must be >= 0")
+    config = GenerateConfig(
+        hotels=args.hotels,
+        seed=args.seed,
+        deliveries=args.deliveries,
+        change_fraction=args.change_fraction,
+        start_date=parse_as_of(args.start_date),
+    )
+    result = generate(config, args.out, progress=progress)
+    for delivery, as_of in zip(result.deliveries, result.as_of_dates, strict=True):
+        print(f"{delivery}\tas_of={as_of}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return command_run(args)
+        return command_generate(args)
+    except UsageError as error:
+        print(f"main-image: error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a failed run: one line, non-zero, nothing published
+        from main_image.dbt_runner import DbtError
+
+        if isinstance(error, DbtError):
+            print(f"main-image: run failed: {error}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

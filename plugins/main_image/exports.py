@@ -1,0 +1,78 @@
+"""Write the run's outputs in the SPEC §5 shapes (JSON Lines, like the main_images feed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from main_image.settings import FEEDS
+
+
+def _copy_jsonl(con: duckdb.DuckDBPyConnection, query: str, params: list[Any], path: Path) -> int:
+    """Write the rows of `query` (columns key, value) as one JSON object per line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = con.execute(query, params).fetchall()
+    with path.open("w", encoding="utf-8") as handle:
+        for hotel_id, image_id, cdn_url in rows:
+            value = None if image_id is None else {"image_id": image_id, "cdn_url": cdn_url}
+            handle.write(json.dumps({"key": {"hotel_id": hotel_id}, "value": value}) + "\n")
+    return len(rows)
+
+
+def export_changes(
+    con: duckdb.DuckDBPyConnection, path: Path, run_id: str, invocation_seq: int
+) -> int:
+    """The run's changes, plus those of earlier attempts whose export never happened (a crash
+    after dbt), in the order they were emitted. Returns the number of records written."""
+    query = """
+        select hotel_id, image_id, cdn_url
+        from marts.fct_main_image_changes
+        where run_id = ?
+            or invocation_seq in (
+                select invocation_seq from raw.pipeline_runs
+                where exported_at is null and invocation_seq <= ?
+            )
+        order by invocation_seq, hotel_id
+    """
+    return _copy_jsonl(con, query, [run_id, invocation_seq], path)
+
+
+def export_snapshot(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    query = """
+        select hotel_id, image_id, cdn_url
+        from marts.fct_main_image_snapshot
+        order by hotel_id
+    """
+    return _copy_jsonl(con, query, [], path)
+
+
+def run_metrics(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    """The run's metrics object (SPEC §5)."""
+    cursor = con.execute("select * from reporting.rpt_run_metrics where run_id = ?", [run_id])
+    rows = cursor.fetchall()
+    if not rows:
+        raise LookupError(f"no metrics for run {run_id!r}")
+    row = rows[0]
+    columns = [description[0] for description in cursor.description]
+    record = dict(zip(columns, row, strict=True))
+    return {
+        "run_id": record["run_id"],
+        "as_of": record["as_of"].isoformat(),
+        "scoring_version": record["scoring_version"],
+        "images_processed": record["images_processed"],
+        "hotels_with_images": record["hotels_with_images"],
+        "main_images": {
+            "new": record["main_images_new"],
+            "updated": record["main_images_updated"],
+            "deleted": record["main_images_deleted"],
+        },
+        "rejected_records": {feed: record[f"rejected_{feed}"] for feed in FEEDS},
+    }
+
+
+def export_metrics(metrics: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics) + "\n", encoding="utf-8")
