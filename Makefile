@@ -45,3 +45,6 @@ lint: setup ## ruff on the Python code
 
 clean: ## remove generated data, warehouses and dbt artefacts (keeps .venv)
 	rm -rf $(SAMPLE_DIR) warehouse $(EXPORTS) dbt_project/target dbt_project/logs
+
+# Targets owned by the Airflow, BigQuery and benchmark parts live in mk/*.mk.
+-include mk/*.mk
