@@ -41,9 +41,11 @@ def dbt_environment(warehouse: Path | None, target: str | None) -> dict[str, str
     return env
 
 
-#: Parsed manifests by (project dir, target, warehouse): a process that runs dbt many times (the
-#: tests, a long-lived worker) parses once. Run parameters are vars used only inside model
-#: bodies, which dbt renders at execution time, so a cached manifest serves every run.
+#: Parsed manifests by (project dir, target, warehouse file name): a process that runs dbt many
+#: times (the tests, a long-lived worker) parses once. Run parameters are vars used only inside
+#: model bodies, which dbt renders at execution time, so a cached manifest serves every run. The
+#: DuckDB catalog is named after the file's stem, so warehouses with the same file name in
+#: different folders share a manifest.
 _MANIFESTS: dict[tuple[str, str | None, str | None], Any] = {}
 
 
@@ -111,7 +113,7 @@ def run_dbt(
     started = time.perf_counter()
     manifest = None
     if reuse_manifest:
-        key = (str(DBT_PROJECT_DIR), target, str(warehouse) if warehouse else None)
+        key = (str(DBT_PROJECT_DIR), target, warehouse.stem if warehouse else None)
         manifest = _parsed_manifest(dbtRunner, key)
     outcome = dbtRunner(manifest=manifest, callbacks=[on_event]).invoke(args)
     seconds = time.perf_counter() - started

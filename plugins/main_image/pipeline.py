@@ -69,14 +69,21 @@ def transform(
     params: RunParameters,
     invocation_seq: int,
     progress: Progress | None = None,
+    dbt_command: str = "build",
+    reuse_manifest: bool = False,
 ) -> None:
-    """dbt build (models, seeds, data tests, unit tests); raises DbtError on any failure."""
+    """dbt build (models, seeds, data tests, unit tests); raises DbtError on any failure.
+
+    `dbt_command="run"` skips the data tests (the property tests use it to explore more
+    histories); `reuse_manifest` parses the project once per process.
+    """
     run_dbt(
-        ["build"],
+        [dbt_command],
         variables=dbt_variables(params, invocation_seq),
         warehouse=warehouse_path,
         target="duckdb",
         progress=progress,
+        reuse_manifest=reuse_manifest,
     )
     with warehouse.connect(warehouse_path) as con:
         warehouse.mark_selection_completed(con, invocation_seq)
@@ -109,6 +116,8 @@ def run_pipeline(
     files_by_feed: dict[str, list[Path]],
     outputs: OutputPaths,
     progress: Progress | None = None,
+    dbt_command: str = "build",
+    reuse_manifest: bool = False,
 ) -> RunResult:
     """One whole run; a failure leaves nothing published and is healed by the next run."""
     timings: dict[str, float] = {}
@@ -118,7 +127,7 @@ def run_pipeline(
     timings["land"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    transform(warehouse_path, params, invocation_seq, progress)
+    transform(warehouse_path, params, invocation_seq, progress, dbt_command, reuse_manifest)
     timings["transform"] = time.perf_counter() - started
 
     started = time.perf_counter()
