@@ -67,6 +67,22 @@ def clear_manifest_cache() -> None:
     _MANIFESTS.clear()
 
 
+def release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a command.
+
+    DuckDB allows one writing process per file: the loader, the exports and Airflow tasks in
+    other processes must be able to open the warehouse as soon as dbt is done.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # dbt-duckdb not installed: nothing to release
+        return
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None and hasattr(environment, "close"):
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
 def run_dbt(
     command: list[str],
     variables: dict[str, Any] | None = None,
@@ -115,7 +131,10 @@ def run_dbt(
     if reuse_manifest:
         key = (str(DBT_PROJECT_DIR), target, warehouse.stem if warehouse else None)
         manifest = _parsed_manifest(dbtRunner, key)
-    outcome = dbtRunner(manifest=manifest, callbacks=[on_event]).invoke(args)
+    try:
+        outcome = dbtRunner(manifest=manifest, callbacks=[on_event]).invoke(args)
+    finally:
+        release_duckdb()
     seconds = time.perf_counter() - started
     if outcome.exception is not None:
         failures.append(f"dbt raised: {outcome.exception}")

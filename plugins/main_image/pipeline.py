@@ -74,11 +74,17 @@ def transform(
 ) -> None:
     """dbt build (models, seeds, data tests, unit tests); raises DbtError on any failure.
 
-    `dbt_command="run"` skips the data tests (the property tests use it to explore more
-    histories); `reuse_manifest` parses the project once per process.
+    `dbt_command="run"` builds seeds and models without the data and unit tests (the
+    property tests use it to explore more histories); `reuse_manifest` parses the project
+    once per process.
     """
+    command = ["build"]
+    if dbt_command == "run":
+        command += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    elif dbt_command != "build":
+        raise ValueError(f"dbt_command must be 'build' or 'run', not {dbt_command!r}")
     run_dbt(
-        [dbt_command],
+        command,
         variables=dbt_variables(params, invocation_seq),
         warehouse=warehouse_path,
         target="duckdb",

@@ -1,0 +1,90 @@
+"""Shared fixtures: the conformance data set, a throwaway warehouse and a pipeline driver."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
+
+REPO = Path(__file__).resolve().parents[1]
+CONFORMANCE_DIR = REPO.parent / "shared" / "conformance" / "trivago-task"
+
+
+@pytest.fixture(scope="session")
+def conformance_dir() -> Path:
+    if not CONFORMANCE_DIR.is_dir():
+        pytest.skip(f"conformance data not present at {CONFORMANCE_DIR}")
+    return CONFORMANCE_DIR
+
+
+@dataclass
+class PipelineHarness:
+    """Runs the real pipeline (loader, dbt, exports) on a throwaway warehouse."""
+
+    root: Path
+    warehouse: Path
+    dbt_command: str = "build"
+    runs: list[Any] = field(default_factory=list)
+
+    def write_files(self, name: str, feeds: dict[str, list[str]]) -> dict[str, list[Path]]:
+        """Write one delivery: a file per feed, lines as given (empty feeds are skipped)."""
+        files: dict[str, list[Path]] = {}
+        for feed, lines in feeds.items():
+            if not lines:
+                continue
+            path = self.root / "landing" / name / f"{feed}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+            files[feed] = [path]
+        return files
+
+    def run(
+        self,
+        files: dict[str, list[Path]],
+        as_of: date,
+        run_id: str | None = None,
+        **params: Any,
+    ) -> Any:
+        from main_image.pipeline import OutputPaths, run_pipeline
+        from main_image.warehouse import RunParameters
+
+        run_id = run_id or f"run-{len(self.runs) + 1:03d}"
+        out = self.root / "exports" / f"{len(self.runs) + 1:03d}-{run_id}"
+        result = run_pipeline(
+            self.warehouse,
+            RunParameters(run_id=run_id, as_of=as_of, **params),
+            files,
+            OutputPaths(out / "changes.jsonl", out / "snapshot.jsonl", out / "metrics.json"),
+            dbt_command=self.dbt_command,
+            reuse_manifest=True,
+        )
+        self.runs.append(result)
+        return result
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
+        from main_image import warehouse
+
+        with warehouse.connect(self.warehouse, read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def snapshot(self) -> dict[int, tuple[int, str]]:
+        rows = self.query("select hotel_id, image_id, cdn_url from marts.fct_main_image_snapshot")
+        return {hotel_id: (image_id, url) for hotel_id, image_id, url in rows}
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def harness(tmp_path: Path) -> Iterator[PipelineHarness]:
+    yield PipelineHarness(root=tmp_path, warehouse=tmp_path / "warehouse.duckdb")
