@@ -11,9 +11,9 @@ final as (
         cast(occurred_at as date) as event_date,
         hotel_id,
         image_id,
-        sum(case when event_type = 'impression' then 1 else 0 end) as impressions,
-        sum(case when event_type = 'click' then 1 else 0 end) as clicks,
-        sum(case when event_type = 'report' then 1 else 0 end) as reports,
+        cast(sum(case when event_type = 'impression' then 1 else 0 end) as {{ dbt.type_bigint() }}) as impressions,
+        cast(sum(case when event_type = 'click' then 1 else 0 end) as {{ dbt.type_bigint() }}) as clicks,
+        cast(sum(case when event_type = 'report' then 1 else 0 end) as {{ dbt.type_bigint() }}) as reports,
         count(distinct user_id) as distinct_users
     from events
     group by cast(occurred_at as date), hotel_id, image_id

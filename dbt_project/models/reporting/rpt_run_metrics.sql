@@ -25,10 +25,10 @@ hotels_with_images as (
 
 changes as (
     select
-        sum(case when change_type = 'new' then 1 else 0 end) as main_images_new,
-        sum(case when change_type = 'updated' then 1 else 0 end) as main_images_updated,
-        sum(case when change_type = 'deleted' then 1 else 0 end) as main_images_deleted,
-        sum(case when selection_source = 'admin' then 1 else 0 end) as main_images_from_overrides
+        cast(sum(case when change_type = 'new' then 1 else 0 end) as {{ dbt.type_bigint() }}) as main_images_new,
+        cast(sum(case when change_type = 'updated' then 1 else 0 end) as {{ dbt.type_bigint() }}) as main_images_updated,
+        cast(sum(case when change_type = 'deleted' then 1 else 0 end) as {{ dbt.type_bigint() }}) as main_images_deleted,
+        cast(sum(case when selection_source = 'admin' then 1 else 0 end) as {{ dbt.type_bigint() }}) as main_images_from_overrides
     from {{ ref('fct_main_image_changes') }}
     where run_id = {{ run_id_literal() }}
 ),
@@ -36,7 +36,7 @@ changes as (
 rejections as (
     select
         {%- for feed in feeds %}
-        sum(case when feed = '{{ feed }}' then 1 else 0 end) as rejected_{{ feed }}{{ "," if not loop.last }}
+        cast(sum(case when feed = '{{ feed }}' then 1 else 0 end) as {{ dbt.type_bigint() }}) as rejected_{{ feed }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ ref('fct_rejected_records') }}
     where run_id = {{ run_id_literal() }}
