@@ -11,7 +11,7 @@ export DO_NOT_TRACK := 1
 
 SAMPLE_DIR ?= sample_data
 SAMPLE_HOTELS ?= 200
-WAREHOUSE ?= warehouse/main_image.duckdb
+WAREHOUSE ?= warehouse/demo.duckdb
 EXPORTS ?= exports
 
 .PHONY: help setup run test test-python test-dbt lint clean
@@ -23,7 +23,7 @@ setup: $(STAMP) ## create .venv with the pinned requirements and the main-image 
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==24.3.1"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==24.3.1" "setuptools==80.9.0" "wheel==0.45.1"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)

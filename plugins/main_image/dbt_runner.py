@@ -113,7 +113,8 @@ def run_dbt(
         finished += 1
         if status in ("error", "fail", "runtime error"):
             failures.append(f"{node}: {status}: {(result.message or '').strip()}")
-        if progress:
+        # models and seeds are reported one by one; passing tests only in the final count
+        if progress and not (node.startswith(("test.", "unit_test.")) and status == "pass"):
             progress(f"dbt [{finished:>3}] {status:<7} {node} ({elapsed:.2f}s)")
 
     args = [
@@ -136,6 +137,8 @@ def run_dbt(
     finally:
         release_duckdb()
     seconds = time.perf_counter() - started
+    if progress:
+        progress(f"dbt {' '.join(command)}: {finished} nodes in {seconds:.1f}s")
     if outcome.exception is not None:
         failures.append(f"dbt raised: {outcome.exception}")
     result = DbtResult(outcome.success, seconds, failures, node_timings)
