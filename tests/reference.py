@@ -28,9 +28,7 @@ TAG_PRIORITY = {
     "bathroom": 0.20,
 }
 DEFAULT_TAG_PRIORITY = 0.25
-ISO = re.compile(
-    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[-+]\d{2}:?\d{2})?)?$"
-)
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[-+]\d{2}:?\d{2})?)?$")
 TAG_VERSION = re.compile(r"^v\d+-\d+-\d+$")
 URL = re.compile(r"^https?://[^/ ?#]+([/?#][^ ]*)?$")
 HASH = re.compile(r"^[0-9a-f]{16}$")
@@ -82,14 +80,20 @@ def image_is_valid(record: dict | None) -> bool:
     hotel_id, image_id = record.get("hotel_id"), record.get("image_id")
     width, height = record.get("width"), record.get("height")
     return (
-        is_int(hotel_id) and hotel_id >= 1
-        and is_int(image_id) and image_id >= 1000
-        and isinstance(record.get("cdn_url"), str) and bool(URL.match(record["cdn_url"]))
-        and is_int(width) and width >= 0
-        and is_int(height) and height >= 0
+        is_int(hotel_id)
+        and hotel_id >= 1
+        and is_int(image_id)
+        and image_id >= 1000
+        and isinstance(record.get("cdn_url"), str)
+        and bool(URL.match(record["cdn_url"]))
+        and is_int(width)
+        and width >= 0
+        and is_int(height)
+        and height >= 0
         and parse_timestamp(record.get("created_at")) is not None
         and isinstance(record.get("is_active"), bool)
-        and isinstance(record.get("hash"), str) and bool(HASH.match(record["hash"]))
+        and isinstance(record.get("hash"), str)
+        and bool(HASH.match(record["hash"]))
     )
 
 
@@ -125,8 +129,10 @@ def main_image_is_valid(record: dict | None) -> bool:
         return True
     return (
         isinstance(value, dict)
-        and is_int(value.get("image_id")) and value["image_id"] >= 1000
-        and isinstance(value.get("cdn_url"), str) and bool(URL.match(value["cdn_url"]))
+        and is_int(value.get("image_id"))
+        and value["image_id"] >= 1000
+        and isinstance(value.get("cdn_url"), str)
+        and bool(URL.match(value["cdn_url"]))
     )
 
 
@@ -135,9 +141,11 @@ def override_is_valid(record: dict | None) -> bool:
         return False
     hotel_id, image_id = record.get("hotel_id"), record["image_id"]
     return (
-        is_int(hotel_id) and hotel_id >= 1
+        is_int(hotel_id)
+        and hotel_id >= 1
         and (image_id is None or (is_int(image_id) and image_id >= 1000))
-        and isinstance(record.get("set_by"), str) and record["set_by"] != ""
+        and isinstance(record.get("set_by"), str)
+        and record["set_by"] != ""
         and parse_timestamp(record.get("set_at")) is not None
     )
 
@@ -151,8 +159,12 @@ def version_key(version: str) -> tuple:
 
 def score_v1(width: int, height: int, created: date, as_of: date, priority: float | None) -> float:
     resolution = width * height
-    s_res = 0.0 if resolution <= 0 else min(
-        1.0, (math.log(resolution) - math.log(160000)) / (math.log(2073600) - math.log(160000))
+    s_res = (
+        0.0
+        if resolution <= 0
+        else min(
+            1.0, (math.log(resolution) - math.log(160000)) / (math.log(2073600) - math.log(160000))
+        )
     )
     s_ar = 0.0 if height == 0 else (1.0 if 0.3 <= width / height <= 4.65 else 0.0)
     s_fresh = max(0.0, min(1.0, 1 - (as_of - created).days / 3650))
@@ -203,7 +215,9 @@ def select_main_images(
         if image_id in best_version and version_key(best_version[image_id]) > version_key(version):
             continue
         best_version[image_id] = version
-        top_tag[image_id] = sorted(tags, key=lambda tag: (-tag["probability"], tag["tag"]))[0]["tag"]
+        top_tag[image_id] = sorted(tags, key=lambda tag: (-tag["probability"], tag["tag"]))[0][
+            "tag"
+        ]
 
     overrides: dict[int, tuple[datetime, int, int | None]] = {}
     for position, line in enumerate(inputs.admin_overrides):

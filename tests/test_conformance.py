@@ -82,7 +82,8 @@ def test_snapshot_matches_the_reference_selection(conformance_run, conformance_d
     )
     expected = select_main_images(inputs, AS_OF)
     assert harness.snapshot() == {
-        hotel_id: (selection.image_id, selection.cdn_url) for hotel_id, selection in expected.items()
+        hotel_id: (selection.image_id, selection.cdn_url)
+        for hotel_id, selection in expected.items()
     }
     exported = {
         record["key"]["hotel_id"]: (record["value"]["image_id"], record["value"]["cdn_url"])

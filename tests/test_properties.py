@@ -123,7 +123,9 @@ override_lines = st.builds(
 
 deliveries = st.fixed_dictionaries(
     {
-        "images": st.lists(st.one_of(image_lines, image_lines, image_lines, malformed_lines), max_size=7),
+        "images": st.lists(
+            st.one_of(image_lines, image_lines, image_lines, malformed_lines), max_size=7
+        ),
         "image_tags": st.lists(tag_lines, max_size=5),
         "main_images": st.lists(main_image_lines, max_size=2),
         "admin_overrides": st.lists(override_lines, max_size=2),

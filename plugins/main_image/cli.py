@@ -72,29 +72,75 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, feed in FEED_FLAGS.items():
         names = [f"--{flag}"] + ([f"--{flag.replace('_', '-')}"] if "_" in flag else [])
         run.add_argument(
-            *names, dest=flag, action="append", default=[], metavar="FILE_OR_GLOB",
+            *names,
+            dest=flag,
+            action="append",
+            default=[],
+            metavar="FILE_OR_GLOB",
             help=f"landing files of the {feed} feed",
         )
-    run.add_argument("--output_cdc", "--output-cdc", dest="output_cdc", type=Path,
-                     help="changes export (JSONL); default exports/<run_id>/changes.jsonl")
-    run.add_argument("--output_snapshot", "--output-snapshot", dest="output_snapshot", type=Path,
-                     help="snapshot export (JSONL); default exports/<run_id>/snapshot.jsonl")
-    run.add_argument("--output_metrics", "--output-metrics", dest="output_metrics", type=Path,
-                     help="run metrics (one JSON object); default exports/<run_id>/metrics.json")
-    run.add_argument("--as-of", "--as_of", dest="as_of", default=None,
-                     help="the run's date YYYY-MM-DD (default: today, UTC)")
-    run.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE,
-                     help=f"DuckDB warehouse file (default: {DEFAULT_WAREHOUSE})")
-    run.add_argument("--full-refresh", "--full_refresh", dest="full_refresh",
-                     action="store_true", help="recompute every hotel (emits only real changes)")
-    run.add_argument("--run-id", dest="run_id", default=None,
-                     help="the run's id (default: cli__<UTC timestamp>)")
-    run.add_argument("--scoring-version", dest="scoring_version",
-                     default=DEFAULT_SCORING_VERSION, help="active scoring version (default v1)")
-    run.add_argument("--tag-version-pin", dest="tag_version_pin", default=None,
-                     help="pin the active tag model version, e.g. v4-0-0")
-    run.add_argument("--obiq-version-pin", dest="obiq_version_pin", default=None,
-                     help="pin the active obiq score version")
+    run.add_argument(
+        "--output_cdc",
+        "--output-cdc",
+        dest="output_cdc",
+        type=Path,
+        help="changes export (JSONL); default exports/<run_id>/changes.jsonl",
+    )
+    run.add_argument(
+        "--output_snapshot",
+        "--output-snapshot",
+        dest="output_snapshot",
+        type=Path,
+        help="snapshot export (JSONL); default exports/<run_id>/snapshot.jsonl",
+    )
+    run.add_argument(
+        "--output_metrics",
+        "--output-metrics",
+        dest="output_metrics",
+        type=Path,
+        help="run metrics (one JSON object); default exports/<run_id>/metrics.json",
+    )
+    run.add_argument(
+        "--as-of",
+        "--as_of",
+        dest="as_of",
+        default=None,
+        help="the run's date YYYY-MM-DD (default: today, UTC)",
+    )
+    run.add_argument(
+        "--warehouse",
+        type=Path,
+        default=DEFAULT_WAREHOUSE,
+        help=f"DuckDB warehouse file (default: {DEFAULT_WAREHOUSE})",
+    )
+    run.add_argument(
+        "--full-refresh",
+        "--full_refresh",
+        dest="full_refresh",
+        action="store_true",
+        help="recompute every hotel (emits only real changes)",
+    )
+    run.add_argument(
+        "--run-id", dest="run_id", default=None, help="the run's id (default: cli__<UTC timestamp>)"
+    )
+    run.add_argument(
+        "--scoring-version",
+        dest="scoring_version",
+        default=DEFAULT_SCORING_VERSION,
+        help="active scoring version (default v1)",
+    )
+    run.add_argument(
+        "--tag-version-pin",
+        dest="tag_version_pin",
+        default=None,
+        help="pin the active tag model version, e.g. v4-0-0",
+    )
+    run.add_argument(
+        "--obiq-version-pin",
+        dest="obiq_version_pin",
+        default=None,
+        help="pin the active obiq score version",
+    )
 
     generate = commands.add_parser(
         "generate", help="write realistic landing files (deliveries of every feed)"
@@ -104,8 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", type=Path, required=True)
     generate.add_argument("--deliveries", type=int, default=2)
     generate.add_argument("--change-fraction", dest="change_fraction", type=float, default=0.01)
-    generate.add_argument("--start-date", dest="start_date", default="2024-07-01",
-                          help="as_of of the first delivery (YYYY-MM-DD)")
+    generate.add_argument(
+        "--start-date",
+        dest="start_date",
+        default="2024-07-01",
+        help="as_of of the first delivery (YYYY-MM-DD)",
+    )
     return parser
 
 
@@ -134,7 +184,9 @@ def command_run(args: argparse.Namespace) -> int:
     )
     progress(f"run {run_id}: as_of={as_of} warehouse={args.warehouse}")
     result = run_pipeline(args.warehouse, params, files_by_feed, outputs, progress)
-    timings = ", ".join(f"{stage} {seconds:.1f}s" for stage, seconds in result.stage_seconds.items())
+    timings = ", ".join(
+        f"{stage} {seconds:.1f}s" for stage, seconds in result.stage_seconds.items()
+    )
     progress(f"run {run_id}: done ({timings})")
     print(json.dumps(result.metrics))
     return 0

@@ -21,9 +21,7 @@ from main_image.warehouse import RunParameters
 
 
 def metrics_table(results: list[RunResult]) -> str:
-    rows = [
-        ("run", "as_of", "images", "hotels", "new", "updated", "deleted", "rejected")
-    ]
+    rows = [("run", "as_of", "images", "hotels", "new", "updated", "deleted", "rejected")]
     for result in results:
         metrics = result.metrics
         rows.append(
@@ -91,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  changes  {result.outputs.changes}")
         print(f"  snapshot {result.outputs.snapshot}")
         print(f"  metrics  {result.outputs.metrics}")
-    print(f"\nwarehouse: {args.warehouse} (duckdb {args.warehouse} -c 'from marts.fct_main_image_snapshot')")
+    print(f"\nwarehouse: {args.warehouse} (tables: raw.*, staging.*, marts.*, reporting.*)")
     return 0
 
 

@@ -89,11 +89,11 @@
 
 {#- a JSON integer as bigint (null when it does not fit) -#}
 {% macro json_to_bigint(json_text) -%}
-    {{ dbt.safe_cast(json_text, api.Column.translate_type('bigint')) }}
+    {{ safe_cast_to(json_text, api.Column.translate_type('bigint')) }}
 {%- endmacro %}
 
 {% macro json_to_double(json_text) -%}
-    {{ dbt.safe_cast(json_text, api.Column.translate_type('float')) }}
+    {{ safe_cast_to(json_text, api.Column.translate_type('float')) }}
 {%- endmacro %}
 
 {#- typed values of JSON text: null unless the JSON value has that type -#}

@@ -14,11 +14,11 @@
     {%- set time_part = regex_first_group(text, '^.{10}[T ]([0-9:.]+)') -%}
     case
         when not {{ regex_full_match(text, iso_timestamp_pattern()) }} then null
-        when length({{ text }}) = 10 then {{ dbt.safe_cast(text, timestamp_type) }}
+        when length({{ text }}) = 10 then {{ safe_cast_to(text, timestamp_type) }}
         else {{ dbt.dateadd(
             'minute',
             '-1 * ' ~ iso_offset_minutes(text),
-            dbt.safe_cast(
+            safe_cast_to(
                 'substr(' ~ text ~ ', 1, 10) || \' \' || ' ~ time_part
                 ~ ' || case when length(' ~ time_part ~ ') = 5 then \':00\' else \'\' end',
                 timestamp_type,

@@ -5,6 +5,7 @@
     materialized='incremental',
     unique_key='hotel_id',
     incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
+    cluster_by=bq_cluster_by(['hotel_id']),
 ) }}
 
 with
@@ -18,7 +19,7 @@ valid_overrides as (
 hotels_with_new_overrides as (
     select distinct hotel_id
     from valid_overrides
-    where file_seq > (select coalesce(max(last_file_seq), 0) from {{ this }})
+    where {{ file_seq_after('select coalesce(max(last_file_seq), 0) from ' ~ this, ['admin_overrides']) }}
 ),
 {% endif %}
 

@@ -57,7 +57,7 @@ every_hotel as (
 new_image_records as (
     select image_id, hotel_id
     from {{ ref('stg_images') }}
-    where rejection_reason is null and file_seq > (select watermark from settings)
+    where rejection_reason is null and {{ file_seq_after('select watermark from settings', ['images'], completed_run_watermark_query()) }}
 ),
 
 hotels_with_new_images as (
@@ -77,7 +77,7 @@ hotels_with_new_tags as (
     inner join (
         select distinct image_id
         from {{ ref('stg_image_tags') }}
-        where rejection_reason is null and file_seq > (select watermark from settings)
+        where rejection_reason is null and {{ file_seq_after('select watermark from settings', ['image_tags'], completed_run_watermark_query()) }}
     ) as tagged_images
         on images.image_id = tagged_images.image_id
 ),
@@ -88,7 +88,7 @@ hotels_with_new_scores as (
     inner join (
         select distinct image_id
         from {{ ref('stg_obiq_scores') }}
-        where rejection_reason is null and file_seq > (select watermark from settings)
+        where rejection_reason is null and {{ file_seq_after('select watermark from settings', ['obiq_scores'], completed_run_watermark_query()) }}
     ) as scored_images
         on images.image_id = scored_images.image_id
 ),
@@ -96,13 +96,13 @@ hotels_with_new_scores as (
 hotels_with_new_overrides as (
     select hotel_id, 'admin_overrides' as scope_reason
     from {{ ref('stg_admin_overrides') }}
-    where rejection_reason is null and file_seq > (select watermark from settings)
+    where rejection_reason is null and {{ file_seq_after('select watermark from settings', ['admin_overrides'], completed_run_watermark_query()) }}
 ),
 
 hotels_with_new_main_images as (
     select hotel_id, 'main_images' as scope_reason
     from valid_main_images
-    where file_seq > (select watermark from settings)
+    where {{ file_seq_after('select watermark from settings', ['main_images'], completed_run_watermark_query()) }}
 ),
 
 active_images as (

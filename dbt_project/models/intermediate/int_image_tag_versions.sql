@@ -5,6 +5,7 @@
     materialized='incremental',
     unique_key=['image_id', 'tag_version'],
     incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
+    cluster_by=bq_cluster_by(['image_id']),
 ) }}
 
 with
@@ -15,7 +16,7 @@ new_records as (
         rejection_reason is null
         and tag_count > 0
         {%- if is_incremental() %}
-        and file_seq > (select coalesce(max(file_seq), 0) from {{ this }})
+        and {{ file_seq_after('select coalesce(max(file_seq), 0) from ' ~ this, ['image_tags']) }}
         {%- endif %}
 ),
 

@@ -3,6 +3,7 @@
     materialized='incremental',
     unique_key=['image_id', 'obiq_version'],
     incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
+    cluster_by=bq_cluster_by(['image_id']),
 ) }}
 
 with
@@ -12,7 +13,7 @@ new_records as (
     where
         rejection_reason is null
         {%- if is_incremental() %}
-        and file_seq > (select coalesce(max(file_seq), 0) from {{ this }})
+        and {{ file_seq_after('select coalesce(max(file_seq), 0) from ' ~ this, ['obiq_scores']) }}
         {%- endif %}
 ),
 

@@ -6,9 +6,11 @@
 -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy=append_strategy(),
     full_refresh=false,
     on_schema_change='fail',
+    partition_by=bq_partition_by('as_of', 'date'),
+    cluster_by=bq_cluster_by(['hotel_id']),
 ) }}
 
 with

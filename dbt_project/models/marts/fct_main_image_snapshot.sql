@@ -9,6 +9,7 @@
     unique_key='hotel_id',
     incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
     on_schema_change='fail',
+    cluster_by=bq_cluster_by(['hotel_id']),
     post_hook=["delete from {{ this }} where image_id is null"],
 ) }}
 

@@ -2,8 +2,10 @@
     Append-only; with the staged valid records it accounts for every input line. -#}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy=append_strategy(),
     on_schema_change='fail',
+    partition_by=bq_partition_by('loaded_at'),
+    cluster_by=bq_cluster_by(['feed', 'file_seq']),
 ) }}
 
 {%- set feeds = ['images', 'image_tags', 'obiq_scores', 'main_images', 'admin_overrides', 'user_events'] %}
@@ -21,7 +23,7 @@ rejected_{{ feed }} as (
     where
         rejection_reason is not null
         {%- if is_incremental() %}
-        and file_seq > (select coalesce(max(file_seq), 0) from {{ this }} where feed = '{{ feed }}')
+        and {{ file_seq_after("select coalesce(max(file_seq), 0) from " ~ this ~ " where feed = '" ~ feed ~ "'", [feed]) }}
         {%- endif %}
 ),
 {% endfor %}

@@ -1,4 +1,9 @@
 {#- Usage statistics for analysts: impressions, clicks and reports per image and day. -#}
+{{ config(
+    partition_by=bq_partition_by('event_date', 'date'),
+    cluster_by=bq_cluster_by(['hotel_id', 'image_id']),
+) }}
+
 with
 
 events as (

@@ -1,3 +1,8 @@
+{{ config(
+    partition_by=bq_partition_by('loaded_at'),
+    cluster_by=bq_cluster_by(['file_seq']),
+) }}
+
 with
 
 source as (
