@@ -33,15 +33,19 @@ run: setup ## generate sample data and run the pipeline twice (initial load, lat
 	$(BIN)/python -m main_image.demo --hotels $(SAMPLE_HOTELS) --sample-dir $(SAMPLE_DIR) \
 		--warehouse $(WAREHOUSE) --exports $(EXPORTS)
 
-test: setup ## the whole suite: lint, pytest (pipeline, invariants, conformance), dbt build with tests
+test: setup ## the whole suite: lint, pipeline tests, Airflow end to end, BigQuery emulator
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory test-airflow
+	$(MAKE) --no-print-directory test-bigquery
 
-test-python: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+test-python: setup ## pytest without the Airflow and BigQuery parts (conformance, invariants, properties, dbt)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not airflow and not bigquery" tests/
 
-lint: setup ## ruff on the Python code
-	$(BIN)/ruff check plugins tests dags
+lint: setup ## ruff on the Python code; terraform fmt when terraform is installed
+	$(BIN)/ruff check plugins tests dags benchmarks
+	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive terraform; \
+	else echo "lint: terraform not installed, skipping terraform fmt"; fi
 
 clean: ## remove generated data, warehouses and dbt artefacts (keeps .venv)
 	rm -rf $(SAMPLE_DIR) warehouse $(EXPORTS) dbt_project/target dbt_project/logs
