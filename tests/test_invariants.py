@@ -367,3 +367,13 @@ def test_unknown_scoring_version_fails_before_publishing(harness: PipelineHarnes
             ).fetchall()
         }
     assert "fct_main_image_changes" not in tables
+
+
+def test_full_refresh_reaches_a_hotel_whose_image_moved_away(harness: PipelineHarness) -> None:
+    harness.dbt_command = "run"
+    harness.run(harness.write_files("d1", {"images": [image(1001, 1), image(2001, 2)]}), DAY)
+    # the image moves to hotel 2 in a run that recomputes everything (e.g. a new scoring setup)
+    moved = harness.write_files("d2", {"images": [image(1001, 2, created_at="2024-06-01")]})
+    result = harness.run(moved, DAY, full_refresh=True)
+    assert result.metrics["main_images"] == {"new": 0, "updated": 1, "deleted": 1}
+    assert harness.snapshot() == {2: (1001, "https://cdn.example.com/1001.jpg")}

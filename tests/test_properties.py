@@ -130,6 +130,7 @@ deliveries = st.fixed_dictionaries(
         "main_images": st.lists(main_image_lines, max_size=2),
         "admin_overrides": st.lists(override_lines, max_size=2),
         "days_later": st.sampled_from([0, 1, 7, 400, 3650]),
+        "full_refresh": st.sampled_from([False, False, False, False, True]),
     }
 )
 
@@ -167,7 +168,7 @@ def test_random_histories_keep_the_invariants(history: list[dict]) -> None:
             as_of += timedelta(days=delivery["days_later"])
             files = harness.write_files(f"d{number:02d}", {feed: delivery[feed] for feed in FEEDS})
             first_files = first_files or files
-            result = harness.run(files, as_of)
+            result = harness.run(files, as_of, full_refresh=delivery["full_refresh"])
             for feed in FEEDS:
                 getattr(inputs, feed).extend(delivery[feed])
 

@@ -49,7 +49,10 @@ valid_main_images as (
 ),
 
 every_hotel as (
-    select hotel_id, 'full' as scope_reason from images
+    -- every hotel that ever had a valid image record (an image may have moved away since)
+    select distinct hotel_id, 'full' as scope_reason
+    from {{ ref('stg_images') }}
+    where rejection_reason is null
     union all
     select hotel_id, 'full' as scope_reason from valid_main_images
 ),
