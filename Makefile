@@ -17,7 +17,7 @@ EXPORTS ?= exports
 .PHONY: help setup run test test-python test-dbt lint clean
 
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 setup: $(STAMP) ## create .venv with the pinned requirements and the main-image CLI (idempotent)
 

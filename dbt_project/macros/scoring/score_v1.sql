@@ -8,7 +8,7 @@
       tag_priority         priority of the image's top tag (null when it has no top tag)
 -#}
 {% macro score_v1(image) -%}
-    {%- set float_type = api.Column.translate_type('float') -%}
+    {%- set float_type = type_double() -%}
     {%- set resolution = '(cast(' ~ image.width ~ ' as ' ~ float_type ~ ') * ' ~ image.height ~ ')' -%}
     (
         {#- s_res: log-scaled resolution, capped at 1 and deliberately not clipped below 0 #}

@@ -20,7 +20,7 @@
                 feed.hotel_id,
                 feed.image_id,
                 feed.cdn_url,
-                cast(null as {{ api.Column.translate_type('float') }}) as score,
+                cast(null as {{ type_double() }}) as score,
                 cast(null as {{ api.Column.translate_type('string') }}) as scoring_version,
                 'feed' as selection_source,
                 feed.run_id,

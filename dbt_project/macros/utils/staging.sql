@@ -1,5 +1,9 @@
 {#- The raw lines a staging model has not seen yet (all of them on a full build). -#}
 {% macro new_raw_lines(relation) -%}
+    {{ return(adapter.dispatch('new_raw_lines', 'main_image')(relation)) }}
+{%- endmacro %}
+
+{% macro default__new_raw_lines(relation) -%}
     select * from {{ relation }}
     {%- if is_incremental() %}
     where file_seq > (select coalesce(max(file_seq), 0) from {{ this }})

@@ -1,5 +1,7 @@
+{#- BigQuery: partitioned by the event's day (the access path of rpt_image_engagement_daily),
+    clustered by load order (the new-rows filters prune on it). -#}
 {{ config(
-    partition_by=bq_partition_by('loaded_at'),
+    partition_by=bq_partition_by('occurred_at'),
     cluster_by=bq_cluster_by(['file_seq']),
 ) }}
 
