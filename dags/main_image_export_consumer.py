@@ -1,0 +1,74 @@
+"""main_image_export_consumer: a data-aware downstream DAG of the pipeline's exports.
+
+Scheduled on the assets ``main_image_changes`` and ``main_image_snapshot`` (no time schedule):
+it runs after each successful ``publish`` of main_image_pipeline and validates the files the
+asset events point at (the place to hand the changes to the frontend).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import dag, get_current_context, task
+from main_image import orchestration as orch
+
+ASSETS = orch.export_assets()
+
+
+def validate_jsonl(path: Path, allow_null: bool) -> int:
+    """Check every line has the main_images feed shape (SPEC §5); returns the line count."""
+    hotels: set[int] = set()
+    count = 0
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            record = json.loads(line)
+            hotel_id = record["key"]["hotel_id"]
+            value = record["value"]
+            if not isinstance(hotel_id, int):
+                raise ValueError(f"{path}:{number}: hotel_id is not an integer")
+            if value is None:
+                if not allow_null:
+                    raise ValueError(f"{path}:{number}: null value in the snapshot")
+            elif not (isinstance(value["image_id"], int) and isinstance(value["cdn_url"], str)):
+                raise ValueError(f"{path}:{number}: value must be {{image_id, cdn_url}}")
+            if not allow_null and hotel_id in hotels:
+                raise ValueError(f"{path}:{number}: hotel {hotel_id} twice in the snapshot")
+            hotels.add(hotel_id)
+            count += 1
+    return count
+
+
+@dag(
+    dag_id=orch.CONSUMER_DAG_ID,
+    schedule=ASSETS["changes"] & ASSETS["snapshot"],
+    start_date=datetime(2024, 7, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "data-engineering", "retries": 1},
+    tags=["main_image", "exports", "assets"],
+    doc_md=__doc__,
+)
+def main_image_export_consumer() -> None:
+    @task
+    def validate_latest_export() -> dict[str, Any]:
+        """Validate the latest changes and snapshot exports named by the triggering events."""
+        events = get_current_context()["triggering_asset_events"]
+        summary: dict[str, Any] = {}
+        for name in ("changes", "snapshot"):
+            latest = list(events[ASSETS[name]])[-1]
+            extra = dict(latest.extra or {})
+            path = Path(extra["path"])
+            lines = validate_jsonl(path, allow_null=name == "changes")
+            if extra.get("records") is not None and lines != extra["records"]:
+                raise ValueError(f"{path}: {lines} lines, the asset event says {extra['records']}")
+            summary[name] = {"run_id": extra.get("run_id"), "path": str(path), "records": lines}
+        print(json.dumps(summary))
+        return summary
+
+    validate_latest_export()
+
+
+main_image_export_consumer()

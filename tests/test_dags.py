@@ -1,0 +1,470 @@
+"""The Airflow DAGs without running them: DagBag integrity and import time (a subprocess with a
+throwaway AIRFLOW_HOME), plus the orchestration and landing helpers the tasks call."""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+import yaml
+from main_image import landing, orchestration, warehouse
+from main_image.settings import FEEDS
+from main_image.warehouse import RunParameters
+
+REPO = Path(__file__).resolve().parents[1]
+DBT_PROJECT = REPO / "dbt_project"
+BIN = Path(sys.executable).parent
+DAG_IDS = {"main_image_pipeline", "main_image_full_rebuild", "main_image_export_consumer"}
+RUN_VARS = ("run_id", "invocation_seq", "as_of", "full_refresh", "scoring_version",
+            "tag_version_pin", "obiq_version_pin")
+
+PROBE = r"""
+import json, os, sys, time
+started = time.perf_counter()
+from airflow.dag_processing.dagbag import DagBag
+airflow_import_seconds = time.perf_counter() - started
+results = []
+for overrides in json.loads(sys.argv[2]):
+    os.environ.update(overrides)
+    began = time.perf_counter()
+    bag = DagBag(dag_folder=sys.argv[1])
+    out = {
+        "airflow_import_seconds": airflow_import_seconds,
+        "fill_seconds": time.perf_counter() - began,
+        "import_errors": {str(k): str(v) for k, v in bag.import_errors.items()},
+        "file_seconds": {s.file: s.duration.total_seconds() for s in bag.dagbag_stats},
+        "dags": {},
+    }
+    for dag_id, dag in bag.dags.items():
+        tasks = {}
+        for t in dag.tasks:
+            tasks[t.task_id] = {
+                "operator": type(t).__name__,
+                "pool": t.pool,
+                "retries": t.retries,
+                "upstream": sorted(t.upstream_task_ids),
+                "downstream": sorted(t.downstream_task_ids),
+                "outlets": sorted(getattr(o, "uri", str(o)) for o in t.outlets),
+                "vars": getattr(t, "vars", None),
+                "pre_execute": t._pre_execute_hook is not None,
+                "trigger_dag_id": getattr(t, "trigger_dag_id", None),
+            }
+        out["dags"][dag_id] = {
+            "timetable": type(dag.timetable).__name__,
+            "summary": str(dag.schedule),
+            "max_active_runs": dag.max_active_runs,
+            "catchup": dag.catchup,
+            "tags": sorted(dag.tags),
+            "doc_md": dag.doc_md or "",
+            "params": sorted(dag.params.keys()),
+            "tasks": tasks,
+        }
+    results.append(out)
+print("PROBE" + json.dumps(results, default=str))
+"""
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A manifest of the current dbt project, in a folder no other process writes."""
+    target = tmp_path_factory.mktemp("dbt_target")
+    existing = DBT_PROJECT / "target" / "manifest.json"
+    if not orchestration.manifest_is_stale(DBT_PROJECT, existing):
+        try:
+            data = existing.read_bytes()
+            json.loads(data)
+            (target / "manifest.json").write_bytes(data)
+            return target / "manifest.json"
+        except (OSError, ValueError):  # being rewritten by a dbt run: parse our own
+            pass
+    command = [*orchestration.dbt_parse_command(BIN / "dbt"), "--target-path", str(target)]
+    subprocess.run(command, check=True, cwd=REPO, timeout=300,
+                   env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"})
+    return target / "manifest.json"
+
+
+def probe_env(tmp: Path, manifest: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MAIN_IMAGE_")}
+    env.update(
+        AIRFLOW_HOME=str(tmp / "airflow_home"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
+        AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
+        PYTHONPATH=str(REPO / "plugins"),
+        MAIN_IMAGE_DBT_MANIFEST=str(manifest),
+        MAIN_IMAGE_WAREHOUSE=str(tmp / "warehouse" / "main_image.duckdb"),
+        MAIN_IMAGE_LANDING_DIR=str(tmp / "landing"),
+        MAIN_IMAGE_EXPORTS_DIR=str(tmp / "exports"),
+    )
+    env.update(extra)
+    return env
+
+
+def run_probe(env: dict[str, str], variants: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Fill a DagBag once per variant (env overrides), all in one fresh interpreter."""
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(REPO / "dags"), json.dumps(variants)],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=180,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("PROBE")]
+    assert result.returncode == 0 and lines, result.stderr[-4000:]
+    return json.loads(lines[-1][len("PROBE"):])
+
+
+@pytest.fixture(scope="module")
+def probes(manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """The DagBag with the default configuration, then with a custom and with no schedule."""
+    return run_probe(probe_env(tmp_path_factory.mktemp("dagbag"), manifest), [
+        {},
+        {"MAIN_IMAGE_SCHEDULE": "0 3 * * *", "MAIN_IMAGE_CATCHUP": "true"},
+        {"MAIN_IMAGE_SCHEDULE": "none", "MAIN_IMAGE_CATCHUP": "false"},
+    ])
+
+
+@pytest.fixture(scope="module")
+def dagbag(probes: list[dict[str, Any]]) -> dict[str, Any]:
+    return probes[0]
+
+
+# --- DagBag integrity --------------------------------------------------------------------------
+
+
+def test_dagbag_imports_every_dag_without_errors_and_fast(dagbag: dict[str, Any]) -> None:
+    assert dagbag["import_errors"] == {}
+    assert set(dagbag["dags"]) == DAG_IDS
+    assert set(dagbag["file_seconds"]) == {f"{dag_id}.py" for dag_id in DAG_IDS}
+    # no dbt parse, no warehouse at import time: the whole folder well under Airflow's 30 s
+    assert dagbag["fill_seconds"] < 10, dagbag["file_seconds"]
+    assert max(dagbag["file_seconds"].values()) < 10, dagbag["file_seconds"]
+
+
+def test_every_dag_is_documented_tagged_and_single_run(dagbag: dict[str, Any]) -> None:
+    for dag_id, dag in dagbag["dags"].items():
+        assert dag["doc_md"].strip(), dag_id
+        assert "main_image" in dag["tags"], dag_id
+        assert dag["max_active_runs"] == 1, dag_id
+
+
+def test_pipeline_dag_shape(dagbag: dict[str, Any]) -> None:
+    dag = dagbag["dags"]["main_image_pipeline"]
+    tasks = dag["tasks"]
+    assert dag["summary"] == "@daily"
+    assert dag["catchup"] is False
+    assert {"full_refresh", "as_of", "scoring_version"} <= set(dag["params"])
+
+    dbt_tasks = {task_id for task_id in tasks if task_id.startswith("dbt.")}
+    assert {"register_attempt", "land_files", "publish"} | dbt_tasks == set(tasks)
+    assert tasks["register_attempt"]["operator"] == "DecoratedSensorOperator"
+    assert "land_files" in tasks["register_attempt"]["downstream"]
+
+    # one task per model, and (AFTER_EACH) a test task right after each model that has tests
+    models = sorted(p.stem for p in (DBT_PROJECT / "models").rglob("*.sql"))
+    for model in models:
+        assert f"dbt.{model}.run" in tasks or f"dbt.{model}_run" in tasks, model
+    for task_id in dbt_tasks:
+        if task_id.endswith(".test"):
+            assert task_id.replace(".test", ".run") in tasks[task_id]["upstream"]
+
+    # every warehouse writer is in the one-slot pool; every one after registration is guarded
+    for task_id, task in tasks.items():
+        assert task["pool"] == "main_image_duckdb", task_id
+        assert task["retries"] >= 1, task_id
+        if task_id != "register_attempt":
+            assert task["pre_execute"], task_id
+
+    # publish runs after every dbt task (a failed model or test stops the run before it)
+    def ancestors(task_id: str) -> set[str]:
+        seen: set[str] = set()
+        stack = [task_id]
+        while stack:
+            for parent in tasks[stack.pop()]["upstream"]:
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        return seen
+
+    assert dbt_tasks <= ancestors("publish")
+    assert "land_files" in ancestors(min(dbt_tasks))
+    assert tasks["publish"]["outlets"] == sorted(
+        f"main_image://exports/{name}" for name in orchestration.ASSET_NAMES
+    )
+
+    # the dbt vars are templated from the register task's XCom, and are the project's run vars
+    project_vars = yaml.safe_load((DBT_PROJECT / "dbt_project.yml").read_text())["vars"]
+    assert set(RUN_VARS) <= set(project_vars)
+    for task_id in dbt_tasks:
+        rendered_vars = tasks[task_id]["vars"]
+        assert set(rendered_vars) == set(RUN_VARS), task_id
+        assert all("xcom_pull(task_ids='register_attempt')" in v for v in rendered_vars.values())
+
+
+def test_rebuild_and_consumer_dags(dagbag: dict[str, Any]) -> None:
+    rebuild = dagbag["dags"]["main_image_full_rebuild"]
+    assert rebuild["timetable"] == "NullTimetable"  # manual only
+    assert {"scoring_version", "as_of"} <= set(rebuild["params"])
+    trigger = rebuild["tasks"]["trigger_pipeline"]
+    assert trigger["trigger_dag_id"] == "main_image_pipeline"
+    assert "prepare_rebuild" in trigger["upstream"]
+
+    consumer = dagbag["dags"]["main_image_export_consumer"]
+    assert consumer["timetable"] == "AssetTriggeredTimetable"
+
+
+def test_schedule_is_configurable(probes: list[dict[str, Any]]) -> None:
+    custom = probes[1]["dags"]["main_image_pipeline"]
+    manual = probes[2]["dags"]["main_image_pipeline"]
+    assert (custom["summary"], custom["catchup"]) == ("0 3 * * *", True)
+    assert manual["timetable"] == "NullTimetable"
+    assert probes[1]["import_errors"] == probes[2]["import_errors"] == {}
+
+
+def test_known_scoring_versions_come_from_the_manifest(manifest: Path) -> None:
+    assert "v1" in (orchestration.known_scoring_versions(manifest) or set())
+
+
+# --- landing -----------------------------------------------------------------------------------
+
+
+def test_discover_files_lists_every_feed_in_landing_order(tmp_path: Path) -> None:
+    for relative in ("images/b.jsonl", "images/a.jsonl", "images/2024-07-02/part-0.jsonl",
+                     "images/.part-1.jsonl", "images/notes.txt", "image_tags/x.ndjson",
+                     "unknown_feed/y.jsonl"):
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}\n")
+    found = landing.discover_files(tmp_path)
+    assert set(found) == set(FEEDS)
+    assert [p.relative_to(tmp_path).as_posix() for p in found["images"]] == [
+        "images/2024-07-02/part-0.jsonl", "images/a.jsonl", "images/b.jsonl",
+    ]
+    assert [p.name for p in found["image_tags"]] == ["x.ndjson"]
+    assert found["obiq_scores"] == []
+    assert landing.discover_files(tmp_path / "missing") == {feed: [] for feed in FEEDS}
+
+
+def test_stage_delivery_keeps_delivery_order(tmp_path: Path) -> None:
+    for delivery in ("delivery-02", "delivery-01"):
+        path = tmp_path / "gen" / delivery / "images" / "part-00000.jsonl"
+        path.parent.mkdir(parents=True)
+        path.write_text(f'{{"delivery": "{delivery}"}}\n')
+    for delivery in ("delivery-02", "delivery-01"):
+        landing.stage_delivery(tmp_path / "gen" / delivery, tmp_path / "landing")
+    images = landing.discover_files(tmp_path / "landing")["images"]
+    assert [p.name for p in images] == ["delivery-01-part-00000.jsonl",
+                                        "delivery-02-part-00000.jsonl"]
+    assert not list((tmp_path / "landing").rglob(".*"))
+
+
+# --- configuration and run parameters ----------------------------------------------------------
+
+
+def test_config_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in orchestration.ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    default = orchestration.Config.from_env()
+    assert default.warehouse == REPO / "warehouse" / "main_image.duckdb"
+    assert default.landing_dir == REPO / "landing"
+    assert default.exports_dir == REPO / "exports"
+    assert default.schedule == "@daily"
+    assert default.dbt_target == "duckdb"
+    assert default.pool == "main_image_duckdb"
+    assert default.catchup is False
+
+    monkeypatch.setenv("MAIN_IMAGE_WAREHOUSE", "relative/w.duckdb")
+    monkeypatch.setenv("MAIN_IMAGE_EXPORTS_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("MAIN_IMAGE_SCHEDULE", "none")
+    monkeypatch.setenv("MAIN_IMAGE_CATCHUP", "true")
+    monkeypatch.setenv("MAIN_IMAGE_RETRIES", "0")
+    custom = orchestration.Config.from_env()
+    assert custom.warehouse == REPO / "relative" / "w.duckdb"
+    assert custom.exports_dir == tmp_path / "out"
+    assert custom.schedule is None
+    assert custom.catchup is True
+    assert custom.retries == 0
+    assert custom.dbt_env()["MAIN_IMAGE_WAREHOUSE"] == str(REPO / "relative" / "w.duckdb")
+
+
+def test_safe_path_component() -> None:
+    assert (orchestration.safe_path_component("manual__2024-07-01T00:00:00+00:00")
+            == "manual__2024-07-01T00-00-00-00-00")
+    assert orchestration.safe_path_component("../x") == "-x"
+    assert orchestration.safe_path_component("..") == "run"
+
+
+def _completed_attempt(con: Any, run_id: str, as_of: date) -> int:
+    seq = warehouse.start_invocation(con, RunParameters(run_id=run_id, as_of=as_of))
+    warehouse.mark_selection_completed(con, seq)
+    return seq
+
+
+def test_resolve_run_parameters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in orchestration.ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        first = orchestration.resolve_run_parameters(con, "r1", date(2024, 7, 2), {})
+        assert (first.as_of, first.scoring_version, first.full_refresh) == (
+            date(2024, 7, 2), "v1", False)
+        assert first.tag_version_pin is None and first.obiq_version_pin is None
+
+        _completed_attempt(con, "r1", date(2024, 7, 5))
+        # an older logical date never moves the published state back in time ...
+        assert orchestration.resolve_run_parameters(
+            con, "r0", date(2024, 7, 1), {}).as_of == date(2024, 7, 5)
+        # ... unless the as_of is given explicitly
+        explicit = orchestration.resolve_run_parameters(
+            con, "r0", date(2024, 7, 1), {"as_of": "2024-07-03", "full_refresh": True})
+        assert (explicit.as_of, explicit.full_refresh) == (date(2024, 7, 3), True)
+
+        # params > Airflow Variables > env > v1
+        monkeypatch.setenv("MAIN_IMAGE_SCORING_VERSION", "v9")
+        monkeypatch.setenv("MAIN_IMAGE_TAG_VERSION_PIN", "v4-0-0")
+        variables = {"main_image_scoring_version": "v2"}
+        chosen = orchestration.resolve_run_parameters(
+            con, "r2", date(2024, 7, 6), {"obiq_version_pin": "v1"}, variables.get)
+        assert (chosen.scoring_version, chosen.tag_version_pin, chosen.obiq_version_pin) == (
+            "v2", "v4-0-0", "v1")
+        assert orchestration.resolve_run_parameters(
+            con, "r2", date(2024, 7, 6), {"scoring_version": "v3"}, variables.get
+        ).scoring_version == "v3"
+        assert orchestration.resolve_run_parameters(
+            con, "r2", date(2024, 7, 6), {}).scoring_version == "v9"
+
+
+def test_attempt_in_flight_only_blocks_for_another_live_run(tmp_path: Path) -> None:
+    with warehouse.connect(tmp_path / "w.duckdb") as con:
+        assert orchestration.attempt_in_flight(con, "b", lambda run: True) is None
+        seq = warehouse.start_invocation(con, RunParameters("a", date(2024, 7, 1)))
+        assert orchestration.attempt_in_flight(con, "b", lambda run: True) == (
+            orchestration.InFlight(seq, "a"))
+        assert orchestration.attempt_in_flight(con, "a", lambda run: True) is None
+        assert orchestration.attempt_in_flight(con, "b", lambda run: False) is None
+        warehouse.mark_exported(con, seq)
+        assert orchestration.attempt_in_flight(con, "b", lambda run: True) is None
+
+
+def test_live_run_states() -> None:
+    class DagRunState(str, enum.Enum):  # noqa: UP042 - like airflow.sdk.DagRunState
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCESS = "success"
+        FAILED = "failed"
+
+    assert str(DagRunState.RUNNING) != "running"
+    assert orchestration.is_live_run_state(DagRunState.RUNNING)
+    assert orchestration.is_live_run_state(DagRunState.QUEUED)
+    assert orchestration.is_live_run_state("running")
+    assert not orchestration.is_live_run_state(DagRunState.FAILED)
+    assert not orchestration.is_live_run_state(DagRunState.SUCCESS)
+
+
+def test_dbt_vars_render_from_the_registration() -> None:
+    attempt = orchestration.registration(
+        RunParameters("manual__2024-07-01T00:00:00+00:00", date(2024, 7, 1), full_refresh=True),
+        7,
+    )
+    assert json.loads(json.dumps(attempt)) == attempt  # XCom-safe
+
+    class StubTI:
+        def xcom_pull(self, task_ids: str) -> dict[str, Any]:
+            assert task_ids == orchestration.REGISTER_TASK_ID
+            return attempt
+
+    env = jinja2.Environment()
+    rendered = {key: env.from_string(template).render(ti=StubTI())
+                for key, template in orchestration.dbt_vars_template().items()}
+    assert rendered == {
+        "run_id": "manual__2024-07-01T00:00:00+00:00",
+        "invocation_seq": "7",
+        "as_of": "2024-07-01",
+        "full_refresh": "true",
+        "scoring_version": "v1",
+        "tag_version_pin": "",
+        "obiq_version_pin": "",
+    }
+
+
+# --- publishing --------------------------------------------------------------------------------
+
+
+def _fake_marts(con: Any) -> None:
+    """The three relations publish reads, as dbt would leave them (only the columns used)."""
+    con.execute("create schema if not exists marts")
+    con.execute("create schema if not exists reporting")
+    con.execute("create table marts.fct_main_image_changes (run_id varchar, invocation_seq "
+                "bigint, hotel_id bigint, image_id bigint, cdn_url varchar)")
+    con.execute("create table marts.fct_main_image_snapshot "
+                "(hotel_id bigint, image_id bigint, cdn_url varchar)")
+    rejected = ", ".join(f"0 as rejected_{feed}" for feed in FEEDS)
+    con.execute(
+        "create table reporting.rpt_run_metrics as select 'x' as run_id, "
+        "date '2024-07-01' as as_of, 'v1' as scoring_version, 0 as images_processed, "
+        f"0 as hotels_with_images, 0 as main_images_new, 0 as main_images_updated, "
+        f"0 as main_images_deleted, {rejected} limit 0"
+    )
+
+
+def _add_change(con: Any, run_id: str, seq: int, hotel: int, image: int | None) -> None:
+    url = None if image is None else f"https://cdn.example.com/{image}.jpg"
+    con.execute("insert into marts.fct_main_image_changes values (?, ?, ?, ?, ?)",
+                [run_id, seq, hotel, image, url])
+
+
+def _publish(config: orchestration.Config, con_path: Path, run_id: str, seq: int
+             ) -> list[dict[str, Any]]:
+    with warehouse.connect(con_path) as con:
+        con.execute("delete from reporting.rpt_run_metrics")
+        con.execute(
+            "insert into reporting.rpt_run_metrics select ?, date '2024-07-01', 'v1', "
+            f"1, 1, 0, 0, 0, {', '.join('0' for _ in FEEDS)}", [run_id])
+    published = orchestration.publish_attempt(config, run_id, seq)
+    text = (published.directory / "changes.jsonl").read_text()
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_publish_never_redelivers_what_a_later_run_exported(tmp_path: Path) -> None:
+    config = orchestration.Config.from_env()
+    config = orchestration.Config(**{**config.__dict__, "warehouse": tmp_path / "w.duckdb",
+                                     "exports_dir": tmp_path / "exports"})
+    params = {run: RunParameters(run, date(2024, 7, 1)) for run in ("A", "B", "C")}
+    with warehouse.connect(config.warehouse) as con:
+        _fake_marts(con)
+        a1 = warehouse.start_invocation(con, params["A"])
+        _add_change(con, "A", a1, 1, 1001)
+    assert [c["key"]["hotel_id"] for c in _publish(config, config.warehouse, "A", a1)] == [1]
+
+    # B fails after appending a change; C runs and exports B's change with its own
+    with warehouse.connect(config.warehouse) as con:
+        b1 = warehouse.start_invocation(con, params["B"])
+        _add_change(con, "B", b1, 2, 2001)
+        c1 = warehouse.start_invocation(con, params["C"])
+        _add_change(con, "C", c1, 3, None)
+    changes = _publish(config, config.warehouse, "C", c1)
+    assert changes == [
+        {"key": {"hotel_id": 2}, "value": {"image_id": 2001,
+                                           "cdn_url": "https://cdn.example.com/2001.jpg"}},
+        {"key": {"hotel_id": 3}, "value": None},
+    ]
+
+    # clearing and re-running C (the latest run) rewrites the same changes file
+    c_changes = orchestration.export_dir(config.exports_dir, "C") / "changes.jsonl"
+    before = c_changes.read_bytes()
+    with warehouse.connect(config.warehouse) as con:
+        c2 = warehouse.start_invocation(con, params["C"])
+    assert _publish(config, config.warehouse, "C", c2) == changes
+    assert c_changes.read_bytes() == before
+
+    # B is cleared and re-run after C: only what is new is delivered, not B's old change
+    with warehouse.connect(config.warehouse) as con:
+        b2 = warehouse.start_invocation(con, params["B"])
+        _add_change(con, "B", b2, 4, 4001)
+    assert [c["key"]["hotel_id"] for c in _publish(config, config.warehouse, "B", b2)] == [4]
+    files = sorted(p.name for p in orchestration.export_dir(config.exports_dir, "B").iterdir())
+    assert files == ["changes.jsonl", "metrics.json", "snapshot.jsonl"]  # no temp folder left
