@@ -313,9 +313,11 @@ def test_days_without_runs_give_the_daily_snapshot(tmp_path) -> None:
             hotel: (selection.image_id, selection.cdn_url) for hotel, selection in expected.items()
         }, as_of
         if as_of == dates[1]:
-            # 8 days later only the hotels mixing ageing and constant freshness are recomputed
+            # 8 days later at most the hotels mixing ageing and constant freshness are
+            # recomputed (hotel 3's images age together), and only when their winner was near
+            # enough a tie for the date to move it (int_hotel_selection_margins)
             scope = daily.query("select hotel_id, scope_reason from staging.int_hotels_in_scope")
-            assert sorted(scope) == [(1, "as_of"), (2, "as_of")]
+            assert set(scope) <= {(1, "as_of"), (2, "as_of")}
     assert daily.snapshot()[1][0] == 1001
     updates = daily.query(
         "select hotel_id from marts.fct_main_image_changes where change_type = 'updated'"
@@ -377,3 +379,37 @@ def test_full_refresh_reaches_a_hotel_whose_image_moved_away(harness: PipelineHa
     result = harness.run(moved, DAY, full_refresh=True)
     assert result.metrics["main_images"] == {"new": 0, "updated": 1, "deleted": 1}
     assert harness.snapshot() == {2: (1001, "https://cdn.example.com/1001.jpg")}
+
+
+def test_changes_of_an_unfinished_attempt_are_revisited(harness: PipelineHarness) -> None:
+    """An attempt under another configuration wrote changes, then died: the next run (back on
+    the old configuration) must revisit those hotels, not trust the dead attempt's picks."""
+    lines = {
+        "images": [image(1001, 1), image(1002, 1)],
+        "image_tags": [
+            tags(1001, ("swimming-pool", 0.9), version="v1-0-0"),
+            tags(1001, ("bathroom", 0.9), version="v2-0-0"),
+            tags(1002, ("building", 0.9), version="v2-0-0"),
+        ],
+    }
+    harness.run(harness.write_files("d1", lines), DAY)
+    assert harness.snapshot()[1][0] == 1002  # v2 active: building beats bathroom
+    params = RunParameters(run_id="pinned-and-dead", as_of=DAY, tag_version_pin="v1-0-0")
+    seq, _ = begin_attempt(harness.warehouse, params, {})
+    run_dbt(
+        ["build", "--select", "+fct_main_image_changes", "--exclude-resource-type", "test"],
+        variables=dbt_variables(params, seq),
+        warehouse=harness.warehouse,
+        target="duckdb",
+        reuse_manifest=True,
+    )
+    assert harness.query(
+        "select image_id from marts.fct_main_image_changes where run_id = 'pinned-and-dead'"
+    ) == [(1001,)]
+
+    harness.run({}, DAY)  # unpinned again, nothing new landed
+    assert harness.snapshot()[1][0] == 1002
+    published = harness.query(
+        "select image_id from marts.fct_main_image_changes order by invocation_seq desc limit 1"
+    )
+    assert published == [(1002,)]

@@ -62,6 +62,26 @@ def _parsed_manifest(runner_cls: Any, env_key: tuple[str, str | None, str | None
     return manifest
 
 
+#: The run parameters the pipeline passes (pipeline.dbt_variables). They are used only inside
+#: model bodies, so a manifest parsed without them serves a run that sets them.
+RUN_VARIABLES = frozenset(
+    {"run_id", "invocation_seq", "as_of", "full_refresh", "scoring_version", "tag_version_pin",
+     "obiq_version_pin"}
+)
+
+
+def _parse_without_variables(runner_cls: Any) -> Any:
+    """`dbt parse` without --vars, with dbt's partial parsing: --vars change every run and
+    would make dbt re-parse the whole project (seconds per run); without them, a process that
+    follows another with the same project files and profile reuses the target folder's
+    partial_parse.msgpack. Returns None when the parse fails (the command then parses itself)."""
+    outcome = runner_cls().invoke(
+        ["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--quiet"]
+    )
+    return outcome.result if outcome.success else None
+
+
 def clear_manifest_cache() -> None:
     """Forget parsed manifests (after editing the dbt project in a long-lived process)."""
     _MANIFESTS.clear()
@@ -132,6 +152,13 @@ def run_dbt(
     if reuse_manifest:
         key = (str(DBT_PROJECT_DIR), target, warehouse.stem if warehouse else None)
         manifest = _parsed_manifest(dbtRunner, key)
+    elif (
+        target == "duckdb"
+        and command[:1] in (["build"], ["run"])
+        and "--target-path" not in command
+        and set(variables or {}) <= RUN_VARIABLES
+    ):
+        manifest = _parse_without_variables(dbtRunner)
     try:
         outcome = dbtRunner(manifest=manifest, callbacks=[on_event]).invoke(args)
     finally:

@@ -7,6 +7,7 @@ work and close it before dbt runs (see ``connect``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,12 +81,24 @@ def scalar(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None 
     return rows[0][0] if rows else None
 
 
+def duckdb_config() -> dict[str, str]:
+    """The memory limit, threads and spill folder of dbt's DuckDB target (profiles.yml reads the
+    same environment variables), so the loader and the exports stay within the same bounds."""
+    config = {
+        "memory_limit": os.environ.get("MAIN_IMAGE_DUCKDB_MEMORY_LIMIT", "8GB"),
+        "threads": os.environ.get("MAIN_IMAGE_DUCKDB_THREADS", "2"),
+    }
+    if os.environ.get("MAIN_IMAGE_DUCKDB_TEMP_DIR"):
+        config["temp_directory"] = os.environ["MAIN_IMAGE_DUCKDB_TEMP_DIR"]
+    return config
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse file (created with its raw layer if missing) and close it afterwards."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only, config=duckdb_config())
     try:
         if not read_only:
             for statement in RAW_DDL:

@@ -20,12 +20,22 @@
     from (
         select
             *,
-            coalesce(try(json_type({{ line_column }}) = 'OBJECT'), false) as is_json_object,
-            try(json_extract({{ line_column }}, [
-                {%- for path in fields.values() -%}
+            {#- json_valid guards the parse: try() alone falls back to row-at-a-time evaluation
+                for every vector that holds one malformed line (most vectors of a large file);
+                the try() branches only see the lines json_valid rejects. #}
+            case
+                when json_valid({{ line_column }}) then json_type({{ line_column }}) = 'OBJECT'
+                else coalesce(try(json_type({{ line_column }}) = 'OBJECT'), false)
+            end as is_json_object,
+            {%- set paths -%}
+                [{%- for path in fields.values() -%}
                 '{{ path }}'{{ ", " if not loop.last }}
-                {%- endfor -%}
-            ])) as _json_values
+                {%- endfor -%}]
+            {%- endset %}
+            case
+                when json_valid({{ line_column }}) then json_extract({{ line_column }}, {{ paths }})
+                else try(json_extract({{ line_column }}, {{ paths }}))
+            end as _json_values
         from {{ relation }}
     )
 {%- endmacro %}
@@ -54,8 +64,12 @@
     {{ return(adapter.dispatch('unnest_json_array', 'main_image')(json_text, alias, element)) }}
 {%- endmacro %}
 
+{#- DuckDB: a lateral subquery, not `cross join unnest(<expression>)`, which DuckDB plans as a
+    join of the distinct arrays with their elements (hashing every array's text, ~3x slower) -#}
 {% macro default__unnest_json_array(json_text, alias, element) -%}
-    cross join unnest(cast(json_extract({{ json_text }}, '$[*]') as varchar[])) as {{ alias }}({{ element }})
+    cross join lateral (
+        select unnest(cast(json_extract({{ json_text }}, '$[*]') as varchar[])) as {{ element }}
+    ) as {{ alias }}
 {%- endmacro %}
 
 {#- JSON type predicates on JSON text (engine-neutral: they only use regex_full_match) -#}
@@ -93,7 +107,7 @@
 {%- endmacro %}
 
 {% macro json_to_double(json_text) -%}
-    {{ safe_cast_to(json_text, api.Column.translate_type('float')) }}
+    {{ safe_cast_to(json_text, type_double()) }}
 {%- endmacro %}
 
 {#- typed values of JSON text: null unless the JSON value has that type -#}

@@ -8,14 +8,27 @@
     the published state), so a failed run simply leaves a larger scope to the next one.
 -#}
 {%- set as_of = as_of_date() -%}
+{#- The change log, read as it stands before this run (not a ref: it is built from this model).
+    Hotels changed by attempts that never completed are revisited: their published state may
+    come from a configuration or an input that the last completed run did not see. -#}
+{%- set change_log = adapter.get_relation(
+    database=target.database,
+    schema=generate_schema_name('marts', none) | trim,
+    identifier='fct_main_image_changes',
+) if execute else none -%}
+{%- set drift_per_day = as_of_score_drift_per_day() -%}
+{%- set margins = selection_margins_relation() if drift_per_day is not none else none -%}
 
 with
 
 last_completed_run as (
     select *
     from {{ ref('stg_pipeline_runs') }}
-    where selection_completed_at is not null
-    qualify row_number() over (order by invocation_seq desc) = 1
+    where invocation_seq = (
+        select max(invocation_seq)
+        from {{ ref('stg_pipeline_runs') }}
+        where selection_completed_at is not null
+    )
 ),
 
 settings as (
@@ -112,19 +125,73 @@ active_images as (
     select hotel_id, created_date from images where is_active
 ),
 
+{#- When only the run date moved, a hotel whose last ranking (by a completed attempt, under
+    the same scoring configuration) had its winner ahead by more than the date can move two
+    scores apart keeps its main image (int_hotel_selection_margins; 1e-6 absorbs the rounding
+    of stored scores). Every other hotel gets the scoring version's rule between the last
+    completed run's date and this one. #}
+{%- if margins is not none %}
+trusted_margins as (
+    select hotel_id, ranked_as_of, top_candidates, score_margin
+    from {{ margins }}
+    where
+        scoring_version = '{{ active_scoring_version() }}'
+        and coalesce(tag_version_pin, '') = coalesce({{ optional_string_literal(var('tag_version_pin')) }}, '')
+        and coalesce(obiq_version_pin, '') = coalesce({{ optional_string_literal(var('obiq_version_pin')) }}, '')
+        and invocation_seq <= (select coalesce(max(invocation_seq), 0) from last_completed_run)
+),
+
+hotels_near_a_tie as (
+    select hotel_id
+    from trusted_margins
+    where
+        ranked_as_of <> {{ as_of }}
+        and top_candidates > 1
+        and not coalesce(
+            score_margin > {{ drift_per_day }} * abs({{ dbt.datediff('ranked_as_of', as_of, 'day') }}) + 1e-6,
+            false
+        )
+),
+
+active_images_without_margin as (
+    select active_images.hotel_id, active_images.created_date
+    from active_images
+    left join trusted_margins
+        on active_images.hotel_id = trusted_margins.hotel_id
+    where trusted_margins.hotel_id is null
+),
+{%- endif %}
+
 hotels_affected_by_as_of as (
     select hotel_id, 'as_of' as scope_reason
     from (
         {{ hotels_affected_by_as_of_change(
-            'active_images',
+            'active_images' if margins is none else 'active_images_without_margin',
             '(select previous_as_of from settings)',
             as_of,
         ) }}
     ) as affected
     where (select previous_as_of from settings) <> {{ as_of }}
+    {%- if margins is not none %}
+    union all
+    select hotel_id, 'as_of' as scope_reason
+    from hotels_near_a_tie
+    {%- endif %}
+),
+
+hotels_changed_by_unfinished_attempts as (
+    {%- if change_log is not none %}
+    select hotel_id, 'unfinished_attempt' as scope_reason
+    from {{ change_log }}
+    where invocation_seq > coalesce((select max(invocation_seq) from last_completed_run), 0)
+    {%- else %}
+    select hotel_id, 'unfinished_attempt' as scope_reason from images where false
+    {%- endif %}
 ),
 
 changed_hotels as (
+    select * from hotels_changed_by_unfinished_attempts
+    union all
     select * from hotels_with_new_images
     union all
     select * from hotels_with_new_tags
