@@ -46,6 +46,17 @@ def override(hotel_id: int, image_id: int | None, set_at: str = "2024-06-30T10:0
     )
 
 
+def die_after_the_change_log(harness: PipelineHarness, params: RunParameters, seq: int) -> None:
+    """dbt builds up to the change log, then the worker dies: no snapshot, nothing completed."""
+    run_dbt(
+        ["build", "--select", "+fct_main_image_changes", "--exclude-resource-type", "test"],
+        variables=dbt_variables(params, seq),
+        warehouse=harness.warehouse,
+        target="duckdb",
+        reuse_manifest=True,
+    )
+
+
 def change_count(harness: PipelineHarness) -> int:
     return harness.query("select count(*) from marts.fct_main_image_changes")[0][0]
 
@@ -261,13 +272,7 @@ def test_crash_after_the_change_log_emits_no_duplicates(harness: PipelineHarness
     params = RunParameters(run_id="crashed", as_of=DAY)
     seq, _ = begin_attempt(harness.warehouse, params, day2)
     # dbt builds up to the change log, then the worker dies (no snapshot, nothing completed)
-    run_dbt(
-        ["build", "--select", "+fct_main_image_changes", "--exclude-resource-type", "test"],
-        variables=dbt_variables(params, seq),
-        warehouse=harness.warehouse,
-        target="duckdb",
-        reuse_manifest=True,
-    )
+    die_after_the_change_log(harness, params, seq)
     assert change_count(harness) == 3
 
     healed = harness.run({}, DAY)
@@ -396,13 +401,7 @@ def test_changes_of_an_unfinished_attempt_are_revisited(harness: PipelineHarness
     assert harness.snapshot()[1][0] == 1002  # v2 active: building beats bathroom
     params = RunParameters(run_id="pinned-and-dead", as_of=DAY, tag_version_pin="v1-0-0")
     seq, _ = begin_attempt(harness.warehouse, params, {})
-    run_dbt(
-        ["build", "--select", "+fct_main_image_changes", "--exclude-resource-type", "test"],
-        variables=dbt_variables(params, seq),
-        warehouse=harness.warehouse,
-        target="duckdb",
-        reuse_manifest=True,
-    )
+    die_after_the_change_log(harness, params, seq)
     assert harness.query(
         "select image_id from marts.fct_main_image_changes where run_id = 'pinned-and-dead'"
     ) == [(1001,)]

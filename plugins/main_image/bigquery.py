@@ -41,6 +41,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from main_image.exports import metrics_object
 from main_image.loader import LoadedFile
 from main_image.settings import FEEDS
 from main_image.warehouse import RunParameters
@@ -63,7 +64,10 @@ class WarehouseProtocol(Protocol):
 
     def start_invocation(self, params: RunParameters) -> int: ...
     def load_feeds(
-        self, files_by_feed: Mapping[str, Sequence[Any]], run_id: str, invocation_seq: int,
+        self,
+        files_by_feed: Mapping[str, Sequence[Any]],
+        run_id: str,
+        invocation_seq: int,
         progress: Progress | None = None,
     ) -> list[LoadedFile]: ...
     def record_watermark(self, invocation_seq: int) -> int: ...
@@ -111,9 +115,8 @@ class BigQueryConfig:
         target_path = _env(env, "MAIN_IMAGE_BQ_DBT_TARGET_PATH")
         return cls(
             project=project,
-            location=(
-                "US" if emulator else _env(env, "MAIN_IMAGE_BQ_LOCATION", DEFAULT_LOCATION)
-            ) or DEFAULT_LOCATION,
+            location=("US" if emulator else _env(env, "MAIN_IMAGE_BQ_LOCATION", DEFAULT_LOCATION))
+            or DEFAULT_LOCATION,
             dataset_prefix=_env(env, "MAIN_IMAGE_DBT_SCHEMA_PREFIX", "") or "",
             dbt_target=target,
             api_endpoint=(
@@ -129,11 +132,21 @@ class BigQueryConfig:
         )
 
     @classmethod
-    def for_emulator(cls, endpoint: str, project: str, dataset_prefix: str = "",
-                     dbt_target_path: Path | None = None) -> BigQueryConfig:
-        return cls(project=project, location="US", dataset_prefix=dataset_prefix,
-                   dbt_target=EMULATOR_TARGET, api_endpoint=endpoint,
-                   dbt_target_path=dbt_target_path)
+    def for_emulator(
+        cls,
+        endpoint: str,
+        project: str,
+        dataset_prefix: str = "",
+        dbt_target_path: Path | None = None,
+    ) -> BigQueryConfig:
+        return cls(
+            project=project,
+            location="US",
+            dataset_prefix=dataset_prefix,
+            dbt_target=EMULATOR_TARGET,
+            api_endpoint=endpoint,
+            dbt_target_path=dbt_target_path,
+        )
 
     def dataset(self, layer: str) -> str:
         return f"{self.dataset_prefix}{layer}"
@@ -234,7 +247,7 @@ def is_gcs_uri(source: Any) -> bool:
 
 
 def _split_gcs_uri(uri: str) -> tuple[str, str]:
-    bucket, _, name = uri[len("gs://"):].partition("/")
+    bucket, _, name = uri[len("gs://") :].partition("/")
     return bucket, name
 
 
@@ -266,7 +279,7 @@ def discover_gcs_files(landing_uri: str, storage_client: Any = None) -> dict[str
         folder = f"{prefix}/{feed}/" if prefix else f"{feed}/"
         names = []
         for blob in client.list_blobs(bucket, prefix=folder):
-            relative = blob.name[len(folder):]
+            relative = blob.name[len(folder) :]
             if not relative or relative.endswith("/"):
                 continue
             if any(part.startswith(".") for part in relative.split("/")):
@@ -523,7 +536,7 @@ class BigQueryWarehouse:
             if numbered.line_count:
                 lines_table = self._load_lines(feed, file_seq, numbered)
                 insert_lines = f"""
-                insert into {self.config.table('raw', feed)}
+                insert into {self.config.table("raw", feed)}
                     (file_seq, line_number, file_name, line, run_id, invocation_seq, loaded_at)
                 select
                     {sql_literal(file_seq)}, line_number, {sql_literal(str(source))}, line,
@@ -543,7 +556,7 @@ class BigQueryWarehouse:
                 f"""
                 begin transaction;
                 {insert_lines}
-                insert into {self.config.table('raw', 'load_manifest')} (
+                insert into {self.config.table("raw", "load_manifest")} (
                     file_seq, feed, file_name, content_sha256, line_count, byte_count,
                     run_id, invocation_seq, loaded_at
                 ) values ({manifest_row});
@@ -635,20 +648,7 @@ class BigQueryWarehouse:
         )
         if not rows:
             raise LookupError(f"no metrics for run {run_id!r}")
-        record = rows[0]
-        return {
-            "run_id": record["run_id"],
-            "as_of": record["as_of"].isoformat(),
-            "scoring_version": record["scoring_version"],
-            "images_processed": record["images_processed"],
-            "hotels_with_images": record["hotels_with_images"],
-            "main_images": {
-                "new": record["main_images_new"],
-                "updated": record["main_images_updated"],
-                "deleted": record["main_images_deleted"],
-            },
-            "rejected_records": {feed: record[f"rejected_{feed}"] for feed in FEEDS},
-        }
+        return metrics_object(rows[0])
 
 
 @contextlib.contextmanager
@@ -669,7 +669,8 @@ def open_output(target: Path | str, storage_client: Any = None) -> Iterator[IO[s
 
 
 def write_main_image_lines(
-    rows: Sequence[tuple[int, int | None, str | None]], target: Path | str,
+    rows: Sequence[tuple[int, int | None, str | None]],
+    target: Path | str,
     storage_client: Any = None,
 ) -> int:
     """One ``{"key": {"hotel_id"}, "value": {...} | null}`` object per line (SPEC §5)."""
@@ -724,8 +725,9 @@ def run_dbt_bigquery(
     target_path = config.dbt_target_path or (DBT_PROJECT_DIR / f"target-{config.dbt_target}")
     args = [*command, "--target-path", str(target_path)]
     with environment(config.dbt_env()):
-        return run_dbt(args, variables=dict(variables or {}), target=config.dbt_target,
-                       progress=progress)
+        return run_dbt(
+            args, variables=dict(variables or {}), target=config.dbt_target, progress=progress
+        )
 
 
 @dataclass(frozen=True)
@@ -766,8 +768,9 @@ def run_pipeline(
         command += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     elif dbt_command != "build":
         raise ValueError(f"dbt_command must be 'build' or 'run', not {dbt_command!r}")
-    run_dbt_bigquery(warehouse.config, command,
-                     dbt_variables(warehouse.config, params, invocation_seq), progress)
+    run_dbt_bigquery(
+        warehouse.config, command, dbt_variables(warehouse.config, params, invocation_seq), progress
+    )
     warehouse.mark_selection_completed(invocation_seq)
     timings["transform"] = time.perf_counter() - started
 

@@ -66,9 +66,12 @@ def run_metrics(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
     rows = cursor.fetchall()
     if not rows:
         raise LookupError(f"no metrics for run {run_id!r}")
-    row = rows[0]
     columns = [description[0] for description in cursor.description]
-    record = dict(zip(columns, row, strict=True))
+    return metrics_object(dict(zip(columns, rows[0], strict=True)))
+
+
+def metrics_object(record: dict[str, Any]) -> dict[str, Any]:
+    """The SPEC §5 metrics object of a reporting.rpt_run_metrics row (any engine)."""
     return {
         "run_id": record["run_id"],
         "as_of": record["as_of"].isoformat(),
