@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk import dag, get_current_context, task
@@ -18,13 +17,19 @@ from main_image import orchestration as orch
 ASSETS = orch.export_assets()
 
 
-def validate_jsonl(path: Path, allow_null: bool) -> int:
-    """Check every line has the main_images feed shape (SPEC §5); returns the line count."""
+CONFIG = orch.Config.from_env()
+
+
+def validate_jsonl(path: str, allow_null: bool) -> int:
+    """Check every line has the main_images feed shape (SPEC §5); returns the line count.
+    ``path``: a local path or a gs:// URI (the export location of the pipeline)."""
+    from main_image.bigquery import open_source
+
     hotels: set[int] = set()
     count = 0
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            record = json.loads(line)
+    with open_source(path, CONFIG.storage_client) as handle:
+        for number, raw_line in enumerate(handle, start=1):
+            record = json.loads(raw_line)
             hotel_id = record["key"]["hotel_id"]
             value = record["value"]
             if not isinstance(hotel_id, int):
@@ -60,7 +65,7 @@ def main_image_export_consumer() -> None:
         for name in ("changes", "snapshot"):
             latest = list(events[ASSETS[name]])[-1]
             extra = dict(latest.extra or {})
-            path = Path(extra["path"])
+            path = str(extra["path"])
             lines = validate_jsonl(path, allow_null=name == "changes")
             if extra.get("records") is not None and lines != extra["records"]:
                 raise ValueError(f"{path}: {lines} lines, the asset event says {extra['records']}")

@@ -101,8 +101,8 @@ def main_image_full_rebuild() -> None:
     def report() -> dict[str, Any]:
         """Log the rebuild's metrics (how many hotels really changed)."""
         run_id = f"full_rebuild__{get_current_context()['run_id']}"
-        metrics_path = orch.export_dir(CONFIG.exports_dir, run_id) / "metrics.json"
-        metrics: dict[str, Any] = json.loads(metrics_path.read_text(encoding="utf-8"))
+        metrics = orch.read_metrics(CONFIG, run_id)
+        metrics_path = orch.export_path(CONFIG, run_id, "metrics")
         print(f"full rebuild {run_id}: {json.dumps(metrics['main_images'])} -> {metrics_path}")
         return metrics
 

@@ -16,7 +16,7 @@ from main_image import orchestration as orch
 
 CONFIG = orch.Config.from_env()
 ASSETS = orch.export_assets()
-GUARD = orch.AttemptGuard(CONFIG.warehouse)
+GUARD = orch.AttemptGuard(CONFIG)
 
 if not CONFIG.manifest_path.is_file():
     raise FileNotFoundError(
@@ -29,17 +29,19 @@ DOC_MD = f"""
 
 One DAG run = one pipeline run: **run id = the Airflow run id**, **as_of = the logical date**
 (never earlier than the as_of already published). Schedule: `{CONFIG.schedule}`
-(`MAIN_IMAGE_SCHEDULE`), one run at a time.
+(`MAIN_IMAGE_SCHEDULE`), one run at a time. Warehouse: **{CONFIG.engine}** (dbt target
+`{CONFIG.dbt_target}`, `MAIN_IMAGE_DBT_TARGET`).
 
 Tasks:
 * `register_attempt`: a new attempt in `raw.pipeline_runs` (new `invocation_seq`, the dbt vars
   as XCom); waits while another run's attempt is in flight.
-* `land_files`: loads every new file of every feed from `{CONFIG.landing_dir}`
+* `land_files`: loads every new file of every feed from `{CONFIG.landing_location}`
   (content loaded before is skipped).
 * `dbt.*`: the dbt project through Cosmos, one task per model with its data tests right after
   it; a failed test stops the run before anything is published.
 * `publish`: marks the selection completed, writes `changes.jsonl`, `snapshot.jsonl` and
-  `metrics.json` to `{CONFIG.exports_dir}/<run id>/`, updates the export assets.
+  `metrics.json` to `{CONFIG.exports_uri or CONFIG.exports_dir}/<run id>/`, updates the export
+  assets.
 
 **Operations.** Clearing a finished run and re-running it changes nothing. A run that failed
 anywhere can be cleared (whole run, or from the failed task) and converges, with no duplicated or
@@ -80,7 +82,7 @@ share the one-slot pool `{CONFIG.pool}`. See docs/airflow.md.
         "tag_version_pin": Param(None, type=["null", "string"], description="e.g. v4-0-0"),
         "obiq_version_pin": Param(None, type=["null", "string"], description="e.g. v1"),
     },
-    tags=["main_image", "dbt", "cosmos", "duckdb"],
+    tags=["main_image", "dbt", "cosmos", CONFIG.engine],
     doc_md=DOC_MD,
 )
 def main_image_pipeline() -> None:

@@ -1,32 +1,45 @@
-"""The same dbt project on BigQuery (the local emulator) gives exactly DuckDB's results.
+"""The DAG on BigQuery (the local emulator) gives exactly the DuckDB DAG's results.
 
-Generated data (two deliveries, plus hand-written edge cases) is run twice through the DuckDB
-pipeline and twice through the BigQuery pipeline (loader with load jobs, `dbt build --target
-bq_emulator` with the same vars, exports) on an emulator started for this module; the second
-BigQuery run lands its files from (fake) GCS, re-delivers the first run's files and writes its
-exports to (fake) GCS. The change log, the snapshot, the rejected
-records, the run metrics and the export files must be equal (scores within 1e-9). Any
-divergence of a `bigquery__` macro from its DuckDB twin shows up here.
+The same history runs on both engines, driven the way ``main_image_pipeline`` drives it, with
+the configuration the DAG files read from the environment (``orchestration.Config.from_env``):
+
+    register_attempt -> AttemptGuard -> land_files -> dbt build (the Cosmos group's target, env
+    and vars rendered from the register XCom) -> AttemptGuard -> publish_attempt
+
+Generated data (two deliveries, the first with hand-written edge cases of the JSON, regex and
+timestamp macros). Run 1 lands delivery 1; run 2 lands delivery 2 (and finds delivery 1's files
+again), dies after dbt, and is re-run as a cleared Airflow run would be. On BigQuery the files
+are landed from gs:// and the exports written to gs:// (``fake_gcs.FakeStorage``: no GCS
+emulator here), `dbt build --target bq_emulator`; on DuckDB from and to local folders. The change
+log, the snapshot, the rejected records, the run metrics, every attempt's scope, the run
+registry and the export files must be equal (scores within 1e-9): any divergence of a
+`bigquery__` macro from its DuckDB twin, or of the BigQuery warehouse from the DuckDB one,
+shows up here.
 
 Run with `make test-bigquery` (needs `.venv-bqemulator`, built by `make setup-bqemulator`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
+import jinja2
 import pytest
-from conftest import PipelineHarness, read_jsonl
+from fake_gcs import FakeStorage
+from main_image import landing
+from main_image import orchestration as orch
+from main_image.bigquery import environment, open_source
 from main_image.bq_emulator import emulator_available, running_emulator
+from main_image.dbt_runner import run_dbt
 from main_image.generate import GenerateConfig, generate
 from main_image.settings import FEEDS
-from main_image.warehouse import RunParameters
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.timeout(600)]
 
@@ -227,63 +240,117 @@ TABLES = {
 }
 
 
+class StubTI:
+    """The part of Airflow's TaskInstance the guard and the Cosmos vars template read."""
+
+    def __init__(self, task_id: str, registration: dict[str, Any]) -> None:
+        self.task_id = task_id
+        self.registration = registration
+
+    def xcom_pull(self, task_ids: str) -> dict[str, Any]:
+        assert task_ids == orch.REGISTER_TASK_ID
+        return self.registration
+
+
+def run_dbt_like_cosmos(config: orch.Config, registration: dict[str, Any], target_path: Path
+                        ) -> None:
+    """What the Cosmos tasks of the `dbt` group run, as one `dbt build`: the profile target and
+    env of the DAG's ProfileConfig/ProjectConfig, the vars rendered from the register XCom."""
+    ti = StubTI("dbt.build", registration)
+    rendered = {name: jinja2.Environment().from_string(template).render(ti=ti)
+                for name, template in orch.dbt_vars_template().items()}
+    with environment(config.dbt_env()):
+        run_dbt(["build", "--target-path", str(target_path)], variables=rendered,
+                warehouse=config.warehouse if config.engine == "duckdb" else None,
+                target=config.dbt_target)
+
+
+@dataclass
+class RunRecord:
+    """One attempt as the DAG ran it: the land task's summary, the scope dbt computed, the
+    export files (None: the attempt died after dbt) and where publish wrote them."""
+
+    landed: dict[str, Any]
+    scope: list[tuple]
+    exports: dict[str, Any] | None
+    export_location: str | None
+
+
+def run_like_the_dag(config: orch.Config, run_id: str, run_date: date, target_path: Path,
+                     die_after_dbt: bool = False) -> RunRecord:
+    """register_attempt -> guard -> land_files -> guard -> dbt -> guard -> publish_attempt."""
+    registration = orch.register_attempt(config, run_id, run_date, {}, is_active=lambda _: False)
+    assert isinstance(registration, dict), registration
+    seq = int(registration["invocation_seq"])
+    guard = orch.AttemptGuard(config)
+    guard({"ti": StubTI("land_files", registration)})
+    landed = orch.land_files(config, run_id, seq)
+    guard({"ti": StubTI("dbt.fct_main_image_changes.run", registration)})
+    run_dbt_like_cosmos(config, registration, target_path)
+    with config.open_warehouse(read_only=True) as wh:
+        scope = wh.fetchall(SCOPE_SQL)
+    if die_after_dbt:
+        return RunRecord(landed, scope, None, None)
+    guard({"ti": StubTI("publish", registration)})
+    published = orch.publish_attempt(config, run_id, seq)
+    exports = {}
+    for name in orch.EXPORT_FILES:
+        with open_source(published.path(name), config.storage_client) as handle:
+            exports[name] = [json.loads(line) for line in handle.read().decode().splitlines()]
+    return RunRecord(landed, scope, exports, published.location)
+
+
 @dataclass
 class EngineRun:
-    """What one engine produced for the whole history: tables after the last run, the scope
-    of every run, and the export files of every run."""
+    """What one engine produced: every attempt, then the tables and the run registry."""
 
+    attempts: list[RunRecord]
     tables: dict[str, list[tuple]]
-    scopes: list[list[tuple]]
-    exports: list[dict[str, Any]]
+    registry: list[tuple]
+
+    @property
+    def published(self) -> list[RunRecord]:
+        return [attempt for attempt in self.attempts if attempt.exports is not None]
 
 
 @dataclass(frozen=True)
 class History:
-    runs: list[tuple[RunParameters, dict[str, list[Path]]]]
-    root: Path  # the generated deliveries: root/delivery-01/<feed>/part-*.jsonl, ...
+    deliveries: list[Path]  # root/delivery-01/<feed>/part-*.jsonl, ...
+    dates: list[date]
 
 
-class FakeStorage:
-    """A google.cloud.storage.Client stand-in over local folders (bucket name -> folder): the
-    BigQuery path lands gs:// objects and writes gs:// exports through it."""
-
-    def __init__(self, buckets: dict[str, Path]) -> None:
-        self.buckets = buckets
-
-    def list_blobs(self, bucket: str, prefix: str = "") -> list[Any]:
-        root = self.buckets[bucket]
-        files = (path for path in root.rglob("*") if path.is_file())
-        names = sorted(path.relative_to(root).as_posix() for path in files)
-        return [SimpleNamespace(name=name) for name in names if name.startswith(prefix)]
-
-    def bucket(self, bucket: str) -> Any:
-        root = self.buckets[bucket]
-
-        def blob(name: str) -> Any:
-            def open_blob(mode: str = "rb", **kwargs: Any) -> Any:
-                path = root / name
-                if "w" in mode:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                return path.open(mode, **kwargs)
-
-            return SimpleNamespace(open=open_blob)
-
-        return SimpleNamespace(blob=blob)
+REGISTRY_SQL = """
+    select invocation_seq, run_id, as_of, full_refresh, file_seq_watermark,
+        selection_completed_at is not null, exported_at is not null
+    from raw.pipeline_runs
+    order by invocation_seq
+"""
 
 
-def _delivery_files(delivery: Path) -> dict[str, list[Path]]:
-    return {
-        feed: sorted((delivery / feed).glob("*.jsonl"))
-        for feed in FEEDS
-        if (delivery / feed).is_dir()
-    }
+def drive_history(config: orch.Config, landing_dir: Path, history: History, work: Path
+                  ) -> EngineRun:
+    """Run 1 over delivery 1; run 2 over delivery 2 dies after dbt and is cleared and re-run
+    (a new attempt that lands nothing new). Files arrive in the landing zone as a feed would
+    deliver them, so run 2 finds delivery 1's files again (skipped by content hash)."""
+    landing.stage_delivery(history.deliveries[0], landing_dir)
+    attempts = [run_like_the_dag(config, "scheduled__1", history.dates[0], work / "dbt-1")]
+    landing.stage_delivery(history.deliveries[1], landing_dir)
+    attempts.append(run_like_the_dag(config, "scheduled__2", history.dates[1], work / "dbt-2",
+                                     die_after_dbt=True))
+    attempts.append(run_like_the_dag(config, "scheduled__2", history.dates[1], work / "dbt-3"))
+    with config.open_warehouse(read_only=True) as wh:
+        tables = {name: wh.fetchall(sql) for name, sql in TABLES.items()}
+        registry = wh.fetchall(REGISTRY_SQL)
+    return EngineRun(attempts, tables, registry)
 
 
-EXPORT_NAMES = ("changes.jsonl", "snapshot.jsonl", "metrics.json")
-
-
-def _read_exports(directory: Path) -> dict[str, Any]:
-    return {name.split(".")[0]: read_jsonl(directory / name) for name in EXPORT_NAMES}
+def _config(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> orch.Config:
+    """The configuration the DAG files read, from exactly these variables."""
+    for name in orch.ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return orch.Config.from_env()
 
 
 @pytest.fixture(scope="module")
@@ -296,26 +363,20 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
         path = result.deliveries[0] / feed / "part-99999-edge-cases.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    runs = [
-        (RunParameters(run_id=f"run-{index + 1}", as_of=as_of), _delivery_files(delivery))
-        for index, (delivery, as_of) in enumerate(
-            zip(result.deliveries, result.as_of_dates, strict=True)
-        )
-    ]
-    return History(runs, out)
+    return History(list(result.deliveries), list(result.as_of_dates))
 
 
 @pytest.fixture(scope="module")
-def duckdb_run(history: History, tmp_path_factory: pytest.TempPathFactory) -> EngineRun:
-    root = tmp_path_factory.mktemp("duckdb")
-    harness = PipelineHarness(root=root, warehouse=root / "warehouse.duckdb")
-    scopes, exports = [], []
-    for params, files in history.runs:
-        result = harness.run(files, params.as_of, run_id=params.run_id)
-        scopes.append(harness.query(SCOPE_SQL))
-        exports.append(_read_exports(result.outputs.changes.parent))
-    tables = {name: harness.query(sql) for name, sql in TABLES.items()}
-    return EngineRun(tables, scopes, exports)
+def duckdb_run(history: History, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineRun]:
+    work = tmp_path_factory.mktemp("duckdb")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        config = _config(monkeypatch, {
+            "MAIN_IMAGE_DBT_TARGET": "duckdb",
+            "MAIN_IMAGE_WAREHOUSE": str(work / "warehouse.duckdb"),
+            "MAIN_IMAGE_LANDING_DIR": str(work / "landing"),
+            "MAIN_IMAGE_EXPORTS_DIR": str(work / "exports"),
+        })
+        yield drive_history(config, work / "landing", history, work)
 
 
 @pytest.fixture(scope="module")
@@ -323,39 +384,23 @@ def bigquery_run(history: History, tmp_path_factory: pytest.TempPathFactory) -> 
     if not emulator_available():
         pytest.skip("BigQuery emulator venv .venv-bqemulator missing: run `make setup-bqemulator`")
     pytest.importorskip("google.cloud.bigquery")
-    from main_image import bigquery as bq
-
-    root = tmp_path_factory.mktemp("bigquery")
-    with running_emulator(timeout=120) as emu:
-        config = bq.BigQueryConfig.for_emulator(
-            emu.endpoint, emu.project, DATASET_PREFIX, dbt_target_path=root / "dbt-target"
-        )
-        storage = FakeStorage({"landing": history.root, "exports": root / "gcs-exports"})
-        warehouse = bq.BigQueryWarehouse(config, storage_client=storage)
-        scopes, exports = [], []
-        (first, first_files), (second, _) = history.runs
-        # run 1 lands local files; run 2 lands its delivery from "GCS", re-delivers run 1's
-        # files (skipped by content hash) and writes its exports to "GCS"
-        bq.run_pipeline(
-            warehouse, first, first_files,
-            bq.Outputs(*(root / "exports-1" / name for name in EXPORT_NAMES)),
-        )  # fmt: skip
-        scopes.append(warehouse.fetchall(SCOPE_SQL))
-        exports.append(_read_exports(root / "exports-1"))
-        gcs_files = bq.discover_gcs_files("gs://landing/delivery-02", storage)
-        assert sum(map(len, gcs_files.values())) > 0
-        files = {feed: [*first_files.get(feed, []), *gcs_files[feed]] for feed in FEEDS}
-        result = bq.run_pipeline(
-            warehouse, second, files,
-            bq.Outputs(*(f"gs://exports/run-2/{name}" for name in EXPORT_NAMES)),
-        )  # fmt: skip
-        skipped = {str(item.path) for item in result.loaded if item.skipped}
-        assert skipped == {str(path) for paths in first_files.values() for path in paths}
-        assert all(str(item.path).startswith("gs://") for item in result.loaded if not item.skipped)
-        scopes.append(warehouse.fetchall(SCOPE_SQL))
-        exports.append(_read_exports(root / "gcs-exports" / "run-2"))
-        tables = {name: warehouse.fetchall(sql) for name, sql in TABLES.items()}
-        yield EngineRun(tables, scopes, exports)
+    work = tmp_path_factory.mktemp("bigquery")
+    storage = FakeStorage({"landing": work / "landing-bucket", "exports": work / "exports-bucket"})
+    with running_emulator(timeout=120) as emu, pytest.MonkeyPatch.context() as monkeypatch:
+        config = _config(monkeypatch, {
+            "MAIN_IMAGE_DBT_TARGET": "bq_emulator",
+            "MAIN_IMAGE_BQ_EMULATOR_ENDPOINT": emu.endpoint,
+            "MAIN_IMAGE_BQ_EMULATOR_PROJECT": emu.project,
+            "MAIN_IMAGE_DBT_SCHEMA_PREFIX": DATASET_PREFIX,
+            "MAIN_IMAGE_LANDING_URI": "gs://landing/feeds",
+            "MAIN_IMAGE_EXPORTS_URI": "gs://exports/main_image",
+            # a DuckDB file that must stay untouched: every task goes to BigQuery
+            "MAIN_IMAGE_WAREHOUSE": str(work / "must-not-exist.duckdb"),
+        })
+        config = dataclasses.replace(config, storage_client=storage)
+        run = drive_history(config, work / "landing-bucket" / "feeds", history, work)
+        assert not (work / "must-not-exist.duckdb").exists()
+        yield run
 
 
 #: Absolute tolerance of float columns (scores: SPEC precision).
@@ -387,13 +432,17 @@ def assert_rows_equal(name: str, duck: list[tuple], bq: list[tuple], rel_tol: fl
 def test_the_history_is_not_trivial(duckdb_run: EngineRun) -> None:
     """Equality below only means something if the runs exercise the interesting paths."""
     changes = duckdb_run.tables["changes"]
-    runs = {row[0] for row in changes}
-    kinds = {row[4] for row in changes}
-    assert runs == {"run-1", "run-2"}, "both runs must emit changes"
-    assert {"new", "updated", "deleted"} <= kinds
+    assert {row[0] for row in changes} == {"scheduled__1", "scheduled__2"}
+    assert {"new", "updated", "deleted"} <= {row[4] for row in changes}
     assert duckdb_run.tables["rejected"], "the generator writes malformed lines"
     assert duckdb_run.tables["tag_versions"] and duckdb_run.tables["overrides"]
-    assert 0 < len(duckdb_run.scopes[1]) < len(duckdb_run.scopes[0]), "run 2 is incremental"
+    first, died, rerun = duckdb_run.attempts
+    assert 0 < len(died.scope) < len(first.scope), "run 2 is incremental"
+    # the attempt that died had appended its changes; the re-run must deliver them
+    delivered = rerun.exports["changes"] if rerun.exports else []
+    assert {change["key"]["hotel_id"] for change in delivered} == {
+        row[3] for row in changes if row[1] == 2}
+    assert not [row for row in changes if row[1] == 3], "nothing new in the re-run"
 
 
 @pytest.mark.parametrize("table", ["changes", "snapshot"])
@@ -410,12 +459,42 @@ def test_other_tables_equal(duckdb_run: EngineRun, bigquery_run: EngineRun, tabl
     assert_rows_equal(table, duckdb_run.tables[table], bigquery_run.tables[table], rel_tol)
 
 
-def test_every_run_has_the_same_scope(duckdb_run: EngineRun, bigquery_run: EngineRun) -> None:
-    for index, (duck, bq) in enumerate(zip(duckdb_run.scopes, bigquery_run.scopes, strict=True)):
-        assert_rows_equal(f"int_hotels_in_scope after run {index + 1}", duck, bq)
+def test_every_attempt_has_the_same_scope(duckdb_run: EngineRun, bigquery_run: EngineRun) -> None:
+    for index, (duck, bq) in enumerate(
+        zip(duckdb_run.attempts, bigquery_run.attempts, strict=True)
+    ):
+        assert_rows_equal(f"int_hotels_in_scope of attempt {index + 1}", duck.scope, bq.scope)
 
 
 def test_exports_equal(duckdb_run: EngineRun, bigquery_run: EngineRun) -> None:
-    for index, (duck, bq) in enumerate(zip(duckdb_run.exports, bigquery_run.exports, strict=True)):
+    assert len(duckdb_run.published) == len(bigquery_run.published) == 2
+    for index, (duck, bq) in enumerate(
+        zip(duckdb_run.published, bigquery_run.published, strict=True)
+    ):
         for name in ("changes", "snapshot", "metrics"):
-            assert duck[name] == bq[name], f"run {index + 1}: {name} export differs"
+            assert duck.exports and bq.exports
+            assert duck.exports[name] == bq.exports[name], f"run {index + 1}: {name} differs"
+
+
+def test_the_registry_reads_the_same(duckdb_run: EngineRun, bigquery_run: EngineRun) -> None:
+    # attempt 1 (run 1), 2 (run 2, died after dbt: completed, never exported), 3 (run 2 again)
+    assert [row[:2] for row in duckdb_run.registry] == [
+        (1, "scheduled__1"), (2, "scheduled__2"), (3, "scheduled__2")]
+    assert [row[6] for row in duckdb_run.registry] == [True, False, True]
+    assert duckdb_run.registry == bigquery_run.registry
+
+
+def test_the_bigquery_dag_lands_from_and_exports_to_gcs(bigquery_run: EngineRun) -> None:
+    first, died, rerun = bigquery_run.attempts
+    assert first.landed["engine"] == "bigquery"
+    assert first.landed["landing"] == "gs://landing/feeds"
+    assert first.landed["files_loaded"] > 0 and first.landed["files_skipped"] == 0
+    # delivery 1's objects are found again and skipped (content loaded before); the re-run
+    # finds nothing new at all (the attempt that died landed delivery 2)
+    assert died.landed["files_skipped"] == first.landed["files_loaded"]
+    assert died.landed["files_loaded"] > 0
+    assert rerun.landed["files_loaded"] == 0
+    assert rerun.landed["files_skipped"] == first.landed["files_loaded"] + died.landed[
+        "files_loaded"]
+    assert first.export_location == "gs://exports/main_image/scheduled__1"
+    assert rerun.export_location == "gs://exports/main_image/scheduled__2"

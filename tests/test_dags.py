@@ -16,6 +16,7 @@ import jinja2
 import pytest
 import yaml
 from main_image import landing, orchestration, warehouse
+from main_image.engines import DuckDBWarehouse
 from main_image.settings import FEEDS
 from main_image.warehouse import RunParameters
 
@@ -56,6 +57,8 @@ for overrides in json.loads(sys.argv[2]):
                 "vars": getattr(t, "vars", None),
                 "pre_execute": t._pre_execute_hook is not None,
                 "trigger_dag_id": getattr(t, "trigger_dag_id", None),
+                "profile_target": getattr(getattr(t, "profile_config", None), "target_name", None),
+                "env": getattr(t, "env", None),
             }
         out["dags"][dag_id] = {
             "timetable": type(dag.timetable).__name__,
@@ -119,6 +122,17 @@ def run_probe(env: dict[str, str], variants: list[dict[str, str]]) -> list[dict[
     return json.loads(lines[-1][len("PROBE"):])
 
 
+#: The production configuration terraform sets in Composer (terraform/composer.tf).
+BIGQUERY_ENV = {
+    "MAIN_IMAGE_DBT_TARGET": "bigquery",
+    "MAIN_IMAGE_GCP_PROJECT": "acme-prod",
+    "MAIN_IMAGE_BQ_LOCATION": "EU",
+    "MAIN_IMAGE_DBT_SCHEMA_PREFIX": "main_image_",
+    "MAIN_IMAGE_LANDING_URI": "gs://acme-landing",
+    "MAIN_IMAGE_EXPORTS_URI": "gs://acme-exports/main_image",
+}
+
+
 @pytest.fixture(scope="module")
 def probes(manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """The DagBag with the default configuration, then with a custom and with no schedule."""
@@ -126,6 +140,7 @@ def probes(manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dic
         {},
         {"MAIN_IMAGE_SCHEDULE": "0 3 * * *", "MAIN_IMAGE_CATCHUP": "true"},
         {"MAIN_IMAGE_SCHEDULE": "none", "MAIN_IMAGE_CATCHUP": "false"},
+        BIGQUERY_ENV,
     ])
 
 
@@ -226,6 +241,27 @@ def test_schedule_is_configurable(probes: list[dict[str, Any]]) -> None:
     assert probes[1]["import_errors"] == probes[2]["import_errors"] == {}
 
 
+def test_the_dbt_tasks_follow_the_configured_target(probes: list[dict[str, Any]]) -> None:
+    """Default: every Cosmos task runs the duckdb target; with terraform's production variables
+    the same DAG file runs them on BigQuery with the project and dataset prefix in their env."""
+    duckdb_dag, bigquery_dag = (probe["dags"]["main_image_pipeline"]
+                                for probe in (probes[0], probes[3]))
+    assert probes[3]["import_errors"] == {}
+    assert "duckdb" in duckdb_dag["tags"] and "bigquery" in bigquery_dag["tags"]
+    dbt_tasks = [task_id for task_id in bigquery_dag["tasks"] if task_id.startswith("dbt.")]
+    assert dbt_tasks
+    for task_id in dbt_tasks:
+        assert duckdb_dag["tasks"][task_id]["profile_target"] == "duckdb", task_id
+        task = bigquery_dag["tasks"][task_id]
+        assert task["profile_target"] == "bigquery", task_id
+        env = task["env"]
+        assert env["MAIN_IMAGE_DBT_TARGET"] == "bigquery"
+        assert env["MAIN_IMAGE_GCP_PROJECT"] == "acme-prod"
+        assert env["MAIN_IMAGE_DBT_SCHEMA_PREFIX"] == "main_image_"
+    assert "gs://acme-landing" in bigquery_dag["doc_md"]
+    assert "gs://acme-exports/main_image" in bigquery_dag["doc_md"]
+
+
 def test_known_scoring_versions_come_from_the_manifest(manifest: Path) -> None:
     assert "v1" in (orchestration.known_scoring_versions(manifest) or set())
 
@@ -292,6 +328,41 @@ def test_config_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     assert custom.dbt_env()["MAIN_IMAGE_WAREHOUSE"] == str(REPO / "relative" / "w.duckdb")
 
 
+def test_config_for_bigquery(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in orchestration.ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in BIGQUERY_ENV.items():
+        monkeypatch.setenv(name, value)
+    config = orchestration.Config.from_env()
+    assert config.engine == "bigquery" and config.bigquery is not None
+    assert (config.bigquery.project, config.bigquery.dataset_prefix) == ("acme-prod", "main_image_")
+    assert config.landing_location == "gs://acme-landing"
+    assert (config.export_location("manual__2024-07-01T00:00:00+00:00")
+            == "gs://acme-exports/main_image/manual__2024-07-01T00-00-00-00-00")
+    assert orchestration.export_path(config, "r1", "metrics") == (
+        "gs://acme-exports/main_image/r1/metrics.json")
+    env = config.dbt_env()
+    assert (env["MAIN_IMAGE_DBT_TARGET"], env["MAIN_IMAGE_GCP_PROJECT"],
+            env["MAIN_IMAGE_DBT_SCHEMA_PREFIX"]) == ("bigquery", "acme-prod", "main_image_")
+
+    monkeypatch.setenv("MAIN_IMAGE_EXPORTS_URI", "/not/a/bucket")
+    with pytest.raises(ValueError, match="gs://"):
+        orchestration.Config.from_env()
+    monkeypatch.delenv("MAIN_IMAGE_EXPORTS_URI")
+    monkeypatch.delenv("MAIN_IMAGE_GCP_PROJECT")
+    with pytest.raises(ValueError, match="MAIN_IMAGE_GCP_PROJECT"):
+        orchestration.Config.from_env()
+    # GCS landing or exports with the DuckDB warehouse: a clear error, not a silent local run
+    monkeypatch.setenv("MAIN_IMAGE_DBT_TARGET", "duckdb")
+    with pytest.raises(ValueError, match="need a BigQuery target"):
+        orchestration.Config.from_env()
+    monkeypatch.delenv("MAIN_IMAGE_LANDING_URI")
+    local = orchestration.Config.from_env()
+    assert local.engine == "duckdb" and local.bigquery is None
+    assert "MAIN_IMAGE_GCP_PROJECT" not in local.dbt_env()
+    assert local.export_location("r1") == str(REPO / "exports" / "r1")
+
+
 def test_safe_path_component() -> None:
     assert (orchestration.safe_path_component("manual__2024-07-01T00:00:00+00:00")
             == "manual__2024-07-01T00-00-00-00-00")
@@ -309,7 +380,8 @@ def test_resolve_run_parameters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     for name in orchestration.ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     with warehouse.connect(tmp_path / "w.duckdb") as con:
-        first = orchestration.resolve_run_parameters(con, "r1", date(2024, 7, 2), {})
+        wh = DuckDBWarehouse(con)
+        first = orchestration.resolve_run_parameters(wh, "r1", date(2024, 7, 2), {})
         assert (first.as_of, first.scoring_version, first.full_refresh) == (
             date(2024, 7, 2), "v1", False)
         assert first.tag_version_pin is None and first.obiq_version_pin is None
@@ -317,10 +389,10 @@ def test_resolve_run_parameters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         _completed_attempt(con, "r1", date(2024, 7, 5))
         # an older logical date never moves the published state back in time ...
         assert orchestration.resolve_run_parameters(
-            con, "r0", date(2024, 7, 1), {}).as_of == date(2024, 7, 5)
+            wh, "r0", date(2024, 7, 1), {}).as_of == date(2024, 7, 5)
         # ... unless the as_of is given explicitly
         explicit = orchestration.resolve_run_parameters(
-            con, "r0", date(2024, 7, 1), {"as_of": "2024-07-03", "full_refresh": True})
+            wh, "r0", date(2024, 7, 1), {"as_of": "2024-07-03", "full_refresh": True})
         assert (explicit.as_of, explicit.full_refresh) == (date(2024, 7, 3), True)
 
         # params > Airflow Variables > env > v1
@@ -328,26 +400,27 @@ def test_resolve_run_parameters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv("MAIN_IMAGE_TAG_VERSION_PIN", "v4-0-0")
         variables = {"main_image_scoring_version": "v2"}
         chosen = orchestration.resolve_run_parameters(
-            con, "r2", date(2024, 7, 6), {"obiq_version_pin": "v1"}, variables.get)
+            wh, "r2", date(2024, 7, 6), {"obiq_version_pin": "v1"}, variables.get)
         assert (chosen.scoring_version, chosen.tag_version_pin, chosen.obiq_version_pin) == (
             "v2", "v4-0-0", "v1")
         assert orchestration.resolve_run_parameters(
-            con, "r2", date(2024, 7, 6), {"scoring_version": "v3"}, variables.get
+            wh, "r2", date(2024, 7, 6), {"scoring_version": "v3"}, variables.get
         ).scoring_version == "v3"
         assert orchestration.resolve_run_parameters(
-            con, "r2", date(2024, 7, 6), {}).scoring_version == "v9"
+            wh, "r2", date(2024, 7, 6), {}).scoring_version == "v9"
 
 
 def test_attempt_in_flight_only_blocks_for_another_live_run(tmp_path: Path) -> None:
     with warehouse.connect(tmp_path / "w.duckdb") as con:
-        assert orchestration.attempt_in_flight(con, "b", lambda run: True) is None
+        wh = DuckDBWarehouse(con)
+        assert orchestration.attempt_in_flight(wh, "b", lambda run: True) is None
         seq = warehouse.start_invocation(con, RunParameters("a", date(2024, 7, 1)))
-        assert orchestration.attempt_in_flight(con, "b", lambda run: True) == (
+        assert orchestration.attempt_in_flight(wh, "b", lambda run: True) == (
             orchestration.InFlight(seq, "a"))
-        assert orchestration.attempt_in_flight(con, "a", lambda run: True) is None
-        assert orchestration.attempt_in_flight(con, "b", lambda run: False) is None
+        assert orchestration.attempt_in_flight(wh, "a", lambda run: True) is None
+        assert orchestration.attempt_in_flight(wh, "b", lambda run: False) is None
         warehouse.mark_exported(con, seq)
-        assert orchestration.attempt_in_flight(con, "b", lambda run: True) is None
+        assert orchestration.attempt_in_flight(wh, "b", lambda run: True) is None
 
 
 def test_live_run_states() -> None:
@@ -425,7 +498,7 @@ def _publish(config: orchestration.Config, con_path: Path, run_id: str, seq: int
             "insert into reporting.rpt_run_metrics select ?, date '2024-07-01', 'v1', "
             f"1, 1, 0, 0, 0, {', '.join('0' for _ in FEEDS)}", [run_id])
     published = orchestration.publish_attempt(config, run_id, seq)
-    text = (published.directory / "changes.jsonl").read_text()
+    text = Path(published.path("changes")).read_text()
     return [json.loads(line) for line in text.splitlines()]
 
 

@@ -1,8 +1,9 @@
 """BigQuery: the production warehouse (and the local BigQuery API emulator in tests).
 
-The same steps as the DuckDB path (``pipeline.run_pipeline``), against BigQuery:
+``BigQueryWarehouse`` is the ``engines.Warehouse`` of the DAG's tasks when the dbt target is
+``bigquery`` (or ``bq_emulator``): the same steps as on the DuckDB file,
 
-    register the attempt -> land files (raw, load jobs) -> dbt build --target bigquery
+    register the attempt -> land files (raw, load jobs) -> dbt build --target bigquery (Cosmos)
     -> mark selection completed -> export changes / snapshot / metrics -> mark exported
 
 * Datasets ``<prefix>raw``, ``<prefix>staging``, ``<prefix>marts``, ``<prefix>reporting`` are
@@ -33,156 +34,31 @@ import json
 import os
 import re
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
-from main_image.exports import metrics_object
+from main_image.bq_config import (  # noqa: F401 - re-exported: bq.BigQueryConfig, ...
+    DEFAULT_LOCATION,
+    EMULATOR_TARGET,
+    LAYERS,
+    PRODUCTION_TARGET,
+    BigQueryConfig,
+)
+from main_image.exports import CHANGES_QUERY, metrics_object
 from main_image.loader import LoadedFile
 from main_image.settings import FEEDS
 from main_image.warehouse import RunParameters
 
 Progress = Callable[[str], None]
 
-LAYERS = ("raw", "staging", "marts", "reporting")
-DEFAULT_LOCATION = "EU"
-EMULATOR_TARGET = "bq_emulator"
-PRODUCTION_TARGET = "bigquery"
 #: Write buffer of the temporary NDJSON file.
 SPOOL_BYTES = 64 * 1024 * 1024
 #: Landing files of a feed folder / prefix (as main_image.landing).
 LANDING_SUFFIXES = (".jsonl", ".ndjson", ".json")
-
-
-class WarehouseProtocol(Protocol):
-    """What the driver and the DAG need from a warehouse (DuckDB or BigQuery). A proposal for
-    ``main_image.warehouse``: the DuckDB functions there already have these shapes."""
-
-    def start_invocation(self, params: RunParameters) -> int: ...
-    def load_feeds(
-        self,
-        files_by_feed: Mapping[str, Sequence[Any]],
-        run_id: str,
-        invocation_seq: int,
-        progress: Progress | None = None,
-    ) -> list[LoadedFile]: ...
-    def record_watermark(self, invocation_seq: int) -> int: ...
-    def mark_selection_completed(self, invocation_seq: int) -> None: ...
-    def mark_exported(self, invocation_seq: int) -> None: ...
-    def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]: ...
-    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any: ...
-
-
-# --- configuration -------------------------------------------------------------------------
-
-
-def _env(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
-    value = env.get(name)
-    return value.strip() if value and value.strip() else default
-
-
-@dataclass(frozen=True)
-class BigQueryConfig:
-    """Where the warehouse lives. Production values come from the Composer environment
-    variables terraform sets (``from_env``); nothing secret is configured here: credentials are
-    Application Default Credentials (or the emulator's anonymous access)."""
-
-    project: str
-    location: str = DEFAULT_LOCATION
-    dataset_prefix: str = ""
-    dbt_target: str = PRODUCTION_TARGET
-    api_endpoint: str | None = None  # the emulator's http://127.0.0.1:<port>; None = Google
-    raw_require_partition_filter: bool = False
-    #: dbt writes its artefacts here, apart from the DuckDB manifest the DAG renders from.
-    dbt_target_path: Path | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> BigQueryConfig:
-        env = os.environ if env is None else env
-        target = _env(env, "MAIN_IMAGE_DBT_TARGET", PRODUCTION_TARGET) or PRODUCTION_TARGET
-        emulator = target == EMULATOR_TARGET
-        project = (
-            _env(env, "MAIN_IMAGE_BQ_EMULATOR_PROJECT", "main-image-local")
-            if emulator
-            else _env(env, "MAIN_IMAGE_GCP_PROJECT")
-        )
-        if not project:
-            raise ValueError("MAIN_IMAGE_GCP_PROJECT is not set (the GCP project of BigQuery)")
-        target_path = _env(env, "MAIN_IMAGE_BQ_DBT_TARGET_PATH")
-        return cls(
-            project=project,
-            location=("US" if emulator else _env(env, "MAIN_IMAGE_BQ_LOCATION", DEFAULT_LOCATION))
-            or DEFAULT_LOCATION,
-            dataset_prefix=_env(env, "MAIN_IMAGE_DBT_SCHEMA_PREFIX", "") or "",
-            dbt_target=target,
-            api_endpoint=(
-                _env(env, "MAIN_IMAGE_BQ_EMULATOR_ENDPOINT", "http://127.0.0.1:9050")
-                if emulator
-                else None
-            ),
-            raw_require_partition_filter=(
-                (_env(env, "MAIN_IMAGE_BQ_RAW_REQUIRE_PARTITION_FILTER", "false") or "").lower()
-                in ("1", "true", "yes")
-            ),
-            dbt_target_path=Path(target_path) if target_path else None,
-        )
-
-    @classmethod
-    def for_emulator(
-        cls,
-        endpoint: str,
-        project: str,
-        dataset_prefix: str = "",
-        dbt_target_path: Path | None = None,
-    ) -> BigQueryConfig:
-        return cls(
-            project=project,
-            location="US",
-            dataset_prefix=dataset_prefix,
-            dbt_target=EMULATOR_TARGET,
-            api_endpoint=endpoint,
-            dbt_target_path=dbt_target_path,
-        )
-
-    def dataset(self, layer: str) -> str:
-        return f"{self.dataset_prefix}{layer}"
-
-    def table(self, layer: str, name: str) -> str:
-        """A fully qualified, quoted table name: `project.<prefix><layer>.name`."""
-        return f"`{self.project}.{self.dataset(layer)}.{name}`"
-
-    def dbt_env(self) -> dict[str, str]:
-        """The environment variables profiles.yml reads for this target."""
-        env = {
-            "MAIN_IMAGE_DBT_TARGET": self.dbt_target,
-            "MAIN_IMAGE_DBT_SCHEMA_PREFIX": self.dataset_prefix,
-        }
-        if self.dbt_target == EMULATOR_TARGET:
-            env["MAIN_IMAGE_BQ_EMULATOR_PROJECT"] = self.project
-            env["MAIN_IMAGE_BQ_EMULATOR_ENDPOINT"] = self.api_endpoint or ""
-        else:
-            env["MAIN_IMAGE_GCP_PROJECT"] = self.project
-            env["MAIN_IMAGE_BQ_LOCATION"] = self.location
-        return env
-
-    def client(self) -> Any:  # google.cloud.bigquery.Client
-        from google.cloud import bigquery
-
-        if self.api_endpoint:
-            from google.api_core.client_options import ClientOptions
-            from google.auth.credentials import AnonymousCredentials
-
-            return bigquery.Client(
-                project=self.project,
-                location=self.location,
-                credentials=AnonymousCredentials(),
-                client_options=ClientOptions(api_endpoint=self.api_endpoint),
-            )
-        return bigquery.Client(project=self.project, location=self.location)
 
 
 # --- SQL helpers ---------------------------------------------------------------------------
@@ -619,20 +495,12 @@ class BigQueryWarehouse:
 
     # -- exports (the shapes of main_image.exports) -----------------------------------------
 
-    def export_changes(self, target: Path | str, run_id: str, invocation_seq: int) -> int:
-        rows = self.fetchall(
-            """
-            select hotel_id, image_id, cdn_url
-            from marts.fct_main_image_changes
-            where run_id = ?
-                or invocation_seq in (
-                    select invocation_seq from raw.pipeline_runs
-                    where exported_at is null and invocation_seq <= ?
-                )
-            order by invocation_seq, hotel_id
-            """,
-            [run_id, invocation_seq],
-        )
+    def export_changes(
+        self, target: Path | str, run_id: str, invocation_seq: int, after_seq: int = 0
+    ) -> int:
+        """As ``exports.export_changes``: the run's changes plus unexported attempts' changes,
+        only those of attempts after ``after_seq``."""
+        rows = self.fetchall(CHANGES_QUERY, [run_id, invocation_seq, after_seq])
         return write_main_image_lines(rows, target, self.storage_client)
 
     def export_snapshot(self, target: Path | str) -> int:
@@ -686,7 +554,7 @@ def write_metrics(metrics: dict[str, Any], target: Path | str, storage_client: A
         handle.write(json.dumps(metrics) + "\n")
 
 
-# --- the run -------------------------------------------------------------------------------
+# --- dbt ----------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -702,86 +570,3 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-def dbt_variables(config: BigQueryConfig, params: RunParameters, invocation_seq: int) -> dict:
-    from main_image.pipeline import dbt_variables as duckdb_variables
-
-    return {**duckdb_variables(params, invocation_seq), "schema_prefix": config.dataset_prefix}
-
-
-def run_dbt_bigquery(
-    config: BigQueryConfig,
-    command: Sequence[str],
-    variables: Mapping[str, Any] | None = None,
-    progress: Progress | None = None,
-) -> Any:
-    """dbt against the BigQuery target, in-process. The project is parsed for this target and
-    these vars (the dataset prefix is resolved at parse time), into its own target path so
-    that the DuckDB manifest the DAG renders from is left alone."""
-    from main_image.dbt_runner import run_dbt
-    from main_image.settings import DBT_PROJECT_DIR
-
-    target_path = config.dbt_target_path or (DBT_PROJECT_DIR / f"target-{config.dbt_target}")
-    args = [*command, "--target-path", str(target_path)]
-    with environment(config.dbt_env()):
-        return run_dbt(
-            args, variables=dict(variables or {}), target=config.dbt_target, progress=progress
-        )
-
-
-@dataclass(frozen=True)
-class Outputs:
-    changes: Path | str
-    snapshot: Path | str
-    metrics: Path | str
-
-
-@dataclass
-class BigQueryRunResult:
-    run_id: str
-    invocation_seq: int
-    metrics: dict[str, Any]
-    loaded: list[LoadedFile]
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-
-
-def run_pipeline(
-    warehouse: BigQueryWarehouse,
-    params: RunParameters,
-    files_by_feed: Mapping[str, Sequence[Path | str]],
-    outputs: Outputs,
-    progress: Progress | None = None,
-    dbt_command: str = "build",
-) -> BigQueryRunResult:
-    """One whole run on BigQuery, the steps of ``pipeline.run_pipeline``."""
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    invocation_seq = warehouse.start_invocation(params)
-    loaded = warehouse.load_feeds(files_by_feed, params.run_id, invocation_seq, progress)
-    warehouse.record_watermark(invocation_seq)
-    timings["land"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    command = ["build"]
-    if dbt_command == "run":
-        command += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
-    elif dbt_command != "build":
-        raise ValueError(f"dbt_command must be 'build' or 'run', not {dbt_command!r}")
-    run_dbt_bigquery(
-        warehouse.config, command, dbt_variables(warehouse.config, params, invocation_seq), progress
-    )
-    warehouse.mark_selection_completed(invocation_seq)
-    timings["transform"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    changes = warehouse.export_changes(outputs.changes, params.run_id, invocation_seq)
-    snapshot = warehouse.export_snapshot(outputs.snapshot)
-    metrics = warehouse.run_metrics(params.run_id)
-    write_metrics(metrics, outputs.metrics, warehouse.storage_client)
-    warehouse.mark_exported(invocation_seq)
-    timings["publish"] = time.perf_counter() - started
-    if progress:
-        progress(f"export: {changes:,} changes -> {outputs.changes}")
-        progress(f"export: {snapshot:,} main images -> {outputs.snapshot}")
-    return BigQueryRunResult(params.run_id, invocation_seq, metrics, loaded, timings)

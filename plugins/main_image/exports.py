@@ -33,22 +33,34 @@ def _copy_jsonl(con: duckdb.DuckDBPyConnection, query: str, params: list[Any], p
     return int(written[0]) if written else 0
 
 
-def export_changes(
-    con: duckdb.DuckDBPyConnection, path: Path, run_id: str, invocation_seq: int
-) -> int:
-    """The run's changes, plus those of earlier attempts whose export never happened (a crash
-    after dbt), in the order they were emitted. Returns the number of records written."""
-    query = """
-        select hotel_id, image_id, cdn_url
-        from marts.fct_main_image_changes
-        where run_id = ?
+#: The change records a run exports (parameters: run_id, invocation_seq, after_seq): the
+#: run's own, plus those of earlier attempts whose export never happened (a crash after dbt),
+#: leaving out attempts up to ``after_seq`` (already exported by a later run when an old run
+#: is re-run), in the order they were emitted. Portable SQL: the BigQuery path runs it too.
+CHANGES_QUERY = """
+    select hotel_id, image_id, cdn_url
+    from marts.fct_main_image_changes
+    where (
+            run_id = ?
             or invocation_seq in (
                 select invocation_seq from raw.pipeline_runs
                 where exported_at is null and invocation_seq <= ?
             )
-        order by invocation_seq, hotel_id
-    """
-    return _copy_jsonl(con, query, [run_id, invocation_seq], path)
+        )
+        and invocation_seq > ?
+    order by invocation_seq, hotel_id
+"""
+
+
+def export_changes(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    run_id: str,
+    invocation_seq: int,
+    after_seq: int = 0,
+) -> int:
+    """Write the run's change records (see ``CHANGES_QUERY``); returns how many."""
+    return _copy_jsonl(con, CHANGES_QUERY, [run_id, invocation_seq, after_seq], path)
 
 
 def export_snapshot(con: duckdb.DuckDBPyConnection, path: Path) -> int:

@@ -33,12 +33,14 @@ import re
 import shutil
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from main_image import landing, warehouse
+from main_image import landing
+from main_image.bq_config import BIGQUERY_TARGETS, BigQueryConfig
+from main_image.engines import Warehouse, open_warehouse
 from main_image.settings import (
     DBT_PROJECT_DIR,
     DEFAULT_EXPORTS_DIR,
@@ -46,7 +48,7 @@ from main_image.settings import (
     DEFAULT_WAREHOUSE,
     PROJECT_ROOT,
 )
-from main_image.warehouse import RunParameters, scalar
+from main_image.warehouse import RunParameters
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +69,13 @@ ENV_VARS: dict[str, str] = {
     "MAIN_IMAGE_WAREHOUSE": "<repo>/warehouse/main_image.duckdb",
     "MAIN_IMAGE_LANDING_DIR": "<repo>/landing",
     "MAIN_IMAGE_EXPORTS_DIR": "<repo>/exports",
+    "MAIN_IMAGE_LANDING_URI": "",
+    "MAIN_IMAGE_EXPORTS_URI": "",
     "MAIN_IMAGE_SCHEDULE": "@daily",
     "MAIN_IMAGE_START_DATE": "2024-07-01",
     "MAIN_IMAGE_CATCHUP": "false",
     "MAIN_IMAGE_DBT_TARGET": "duckdb",
+    "MAIN_IMAGE_DBT_PROJECT_DIR": "<repo>/dbt_project",
     "MAIN_IMAGE_DBT_MANIFEST": "<repo>/dbt_project/target/manifest.json",
     "MAIN_IMAGE_POOL": DEFAULT_POOL,
     "MAIN_IMAGE_RETRIES": "2",
@@ -79,6 +84,13 @@ ENV_VARS: dict[str, str] = {
     "MAIN_IMAGE_TAG_VERSION_PIN": "",
     "MAIN_IMAGE_OBIQ_VERSION_PIN": "",
     "MAIN_IMAGE_FAIL_TASKS": "",
+    # BigQuery targets only (docs/bigquery.md; terraform sets them in Composer)
+    "MAIN_IMAGE_GCP_PROJECT": "",
+    "MAIN_IMAGE_BQ_LOCATION": "EU",
+    "MAIN_IMAGE_DBT_SCHEMA_PREFIX": "",
+    "MAIN_IMAGE_BQ_RAW_REQUIRE_PARTITION_FILTER": "false",
+    "MAIN_IMAGE_BQ_EMULATOR_ENDPOINT": "http://127.0.0.1:9050",
+    "MAIN_IMAGE_BQ_EMULATOR_PROJECT": "main-image-local",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -98,9 +110,21 @@ def _env_path(name: str, default: Path) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+def _gcs_uri(name: str) -> str | None:
+    value = _env(name)
+    if value is not None and not value.startswith("gs://"):
+        raise ValueError(f"{name} must be a gs://bucket[/prefix] URI, not {value!r}")
+    return value.rstrip("/") if value else None
+
+
 @dataclass(frozen=True)
 class Config:
-    """The DAGs' configuration, from environment variables (see ENV_VARS)."""
+    """The DAGs' configuration, from environment variables (see ENV_VARS).
+
+    The engine follows the dbt target: ``duckdb`` uses the file ``warehouse``; ``bigquery`` and
+    ``bq_emulator`` use ``bigquery`` (project, location, dataset prefix from the environment,
+    see ``BigQueryConfig.from_env``) and may land from and export to GCS (``landing_uri``,
+    ``exports_uri``; unset: the local folders)."""
 
     warehouse: Path
     landing_dir: Path
@@ -114,15 +138,35 @@ class Config:
     pool: str
     retries: int
     retry_delay: timedelta
+    landing_uri: str | None = None
+    exports_uri: str | None = None
+    bigquery: BigQueryConfig | None = None
+    #: GCS client for gs:// landing files and exports; None: google.cloud.storage.Client()
+    #: (Application Default Credentials) when first needed. Tests pass a stand-in.
+    storage_client: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_env(cls) -> Config:
         schedule = _env("MAIN_IMAGE_SCHEDULE")
         start = date.fromisoformat(_env("MAIN_IMAGE_START_DATE") or "2024-07-01")
+        target = _env("MAIN_IMAGE_DBT_TARGET") or "duckdb"
+        bigquery = BigQueryConfig.from_env() if target in BIGQUERY_TARGETS else None
+        landing_uri = _gcs_uri("MAIN_IMAGE_LANDING_URI")
+        exports_uri = _gcs_uri("MAIN_IMAGE_EXPORTS_URI")
+        if bigquery is None and (landing_uri or exports_uri):
+            raise ValueError(
+                "MAIN_IMAGE_LANDING_URI / MAIN_IMAGE_EXPORTS_URI (gs://) need a BigQuery target "
+                f"(MAIN_IMAGE_DBT_TARGET=bigquery), not {target!r}: the DuckDB warehouse lands "
+                "from MAIN_IMAGE_LANDING_DIR and exports to MAIN_IMAGE_EXPORTS_DIR"
+            )
+        dbt_project_dir = _env_path("MAIN_IMAGE_DBT_PROJECT_DIR", DBT_PROJECT_DIR)
         return cls(
             warehouse=_env_path("MAIN_IMAGE_WAREHOUSE", DEFAULT_WAREHOUSE),
             landing_dir=landing.default_landing_dir(),
             exports_dir=_env_path("MAIN_IMAGE_EXPORTS_DIR", DEFAULT_EXPORTS_DIR),
+            landing_uri=landing_uri,
+            exports_uri=exports_uri,
+            bigquery=bigquery,
             schedule=(
                 "@daily" if schedule is None
                 else None if schedule.lower() in _NO_SCHEDULE
@@ -130,24 +174,56 @@ class Config:
             ),
             start_date=datetime(start.year, start.month, start.day),
             catchup=(_env("MAIN_IMAGE_CATCHUP") or "false").lower() in _TRUE,
-            dbt_target=_env("MAIN_IMAGE_DBT_TARGET") or "duckdb",
-            dbt_project_dir=DBT_PROJECT_DIR,
+            dbt_target=target,
+            dbt_project_dir=dbt_project_dir,
             manifest_path=_env_path(
-                "MAIN_IMAGE_DBT_MANIFEST", DBT_PROJECT_DIR / "target" / "manifest.json"
+                "MAIN_IMAGE_DBT_MANIFEST", dbt_project_dir / "target" / "manifest.json"
             ),
             pool=_env("MAIN_IMAGE_POOL") or DEFAULT_POOL,
             retries=int(_env("MAIN_IMAGE_RETRIES") or 2),
             retry_delay=timedelta(seconds=int(_env("MAIN_IMAGE_RETRY_DELAY_SECONDS") or 300)),
         )
 
+    @property
+    def engine(self) -> str:
+        """``duckdb`` or ``bigquery`` (the emulator included)."""
+        return "duckdb" if self.bigquery is None else "bigquery"
+
+    @property
+    def landing_location(self) -> str:
+        return self.landing_uri or str(self.landing_dir)
+
     def dbt_env(self) -> dict[str, str]:
-        """The environment the dbt tasks run with (profiles.yml reads it)."""
-        return {
+        """The environment the dbt tasks run with (profiles.yml reads it; on BigQuery also the
+        dataset prefix, which the dbt var ``schema_prefix`` defaults to)."""
+        env = {
             "MAIN_IMAGE_WAREHOUSE": str(self.warehouse),
             "MAIN_IMAGE_DUCKDB_TEMP_DIR": str(self.warehouse.parent / "tmp"),
             "MAIN_IMAGE_DBT_TARGET": self.dbt_target,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         }
+        if self.bigquery is not None:
+            env.update(self.bigquery.dbt_env())
+        return env
+
+    def open_warehouse(self, read_only: bool = False) -> Any:
+        """``with config.open_warehouse() as wh:`` the configured ``engines.Warehouse``."""
+        bigquery = self.bigquery
+        return open_warehouse(self.warehouse, bigquery, read_only, self.storage_client)
+
+    def discover_files(self) -> dict[str, list[Any]]:
+        """Every landing file of every feed, in landing order: gs:// URIs or local paths."""
+        if self.landing_uri:
+            from main_image.bigquery import discover_gcs_files
+
+            return discover_gcs_files(self.landing_uri, self.storage_client)
+        return landing.discover_files(self.landing_dir)
+
+    def export_location(self, run_id: str) -> str:
+        """Where a run's files go: ``<exports>/<run id as a folder name>`` (gs:// or local)."""
+        if self.exports_uri:
+            return f"{self.exports_uri}/{safe_path_component(run_id)}"
+        return str(export_dir(self.exports_dir, run_id))
 
 
 def safe_path_component(run_id: str) -> str:
@@ -236,16 +312,15 @@ def airflow_variable_lookup(name: str) -> str | None:
         return None
 
 
-def latest_completed_as_of(con: Any) -> date | None:
-    return scalar(
-        con,
+def latest_completed_as_of(wh: Warehouse) -> date | None:
+    return wh.scalar(
         "select as_of from raw.pipeline_runs where selection_completed_at is not null "
         "order by invocation_seq desc limit 1",
     )
 
 
 def resolve_run_parameters(
-    con: Any,
+    wh: Warehouse,
     run_id: str,
     run_date: date,
     params: Mapping[str, Any],
@@ -260,7 +335,7 @@ def resolve_run_parameters(
         as_of = date.fromisoformat(explicit_as_of)
     else:
         as_of = run_date
-        published = latest_completed_as_of(con)
+        published = latest_completed_as_of(wh)
         if published is not None and published > as_of:
             log.warning(
                 "run %s: logical date %s is before the as_of already published (%s); "
@@ -324,13 +399,13 @@ class InFlight:
     run_id: str
 
 
-def attempt_in_flight(con: Any, run_id: str, is_active: RunIsActive) -> InFlight | None:
+def attempt_in_flight(wh: Warehouse, run_id: str, is_active: RunIsActive) -> InFlight | None:
     """The latest attempt, when it belongs to another run that is still queued or running and
     has not exported yet (starting now would interleave two attempts)."""
-    rows = con.execute(
+    rows = wh.fetchall(
         "select invocation_seq, run_id, exported_at from raw.pipeline_runs "
         "order by invocation_seq desc limit 1"
-    ).fetchall()
+    )
     if not rows:
         return None
     seq, other_run, exported_at = rows[0]
@@ -348,26 +423,27 @@ def register_attempt(
     lookup: ConfigLookup | None = None,
 ) -> dict[str, Any] | InFlight:
     """Register a new attempt (a new invocation_seq), unless another run's attempt is in flight."""
-    with warehouse.connect(config.warehouse) as con:
-        blocker = attempt_in_flight(con, run_id, is_active)
+    with config.open_warehouse() as wh:
+        wh.ensure_raw_layer()  # BigQuery: the raw tables on the first run (terraform: datasets)
+        blocker = attempt_in_flight(wh, run_id, is_active)
         if blocker is not None:
             return blocker
-        run_params = resolve_run_parameters(con, run_id, run_date, params, lookup)
-        invocation_seq = warehouse.start_invocation(con, run_params)
+        run_params = resolve_run_parameters(wh, run_id, run_date, params, lookup)
+        invocation_seq = wh.start_invocation(run_params)
     log.info("run %s: attempt %s registered (%s)", run_id, invocation_seq, run_params)
     return registration(run_params, invocation_seq)
 
 
 def land_files(config: Config, run_id: str, invocation_seq: int) -> dict[str, Any]:
     """Land every file of the landing zone (already-loaded content is skipped)."""
-    from main_image import loader  # pyarrow: only when a task lands files, not at DAG parse
-    files = landing.discover_files(config.landing_dir)
-    with warehouse.connect(config.warehouse) as con:
-        loaded = loader.load_feeds(con, files, run_id, invocation_seq, log.info)
-        watermark = warehouse.record_watermark(con, invocation_seq)
+    files = config.discover_files()
+    with config.open_warehouse() as wh:
+        loaded = wh.load_feeds(files, run_id, invocation_seq, log.info)
+        watermark = wh.record_watermark(invocation_seq)
     new = [item for item in loaded if not item.skipped]
     summary = {
-        "landing_dir": str(config.landing_dir),
+        "engine": config.engine,
+        "landing": config.landing_location,
         "files_found": len(loaded),
         "files_loaded": len(new),
         "files_skipped": len(loaded) - len(new),
@@ -382,79 +458,100 @@ def land_files(config: Config, run_id: str, invocation_seq: int) -> dict[str, An
     return summary
 
 
+EXPORT_FILES = {"changes": "changes.jsonl", "snapshot": "snapshot.jsonl",
+                "metrics": "metrics.json"}
+
+
 @dataclass(frozen=True)
 class Published:
-    directory: Path
+    location: str  # the run's export folder: a local path or gs://bucket/prefix/<run>
     changes: int
     changes_this_attempt: int
     snapshot: int
     metrics: dict[str, Any]
 
+    def path(self, name: str) -> str:
+        return f"{self.location}/{EXPORT_FILES[name]}"
+
     def asset_extra(self, run_id: str, invocation_seq: int, name: str) -> dict[str, Any]:
-        files = {"changes": "changes.jsonl", "snapshot": "snapshot.jsonl",
-                 "metrics": "metrics.json"}
         return {
             "run_id": run_id,
             "invocation_seq": invocation_seq,
             "as_of": self.metrics.get("as_of"),
-            "path": str(self.directory / files[name]),
+            "path": self.path(name),
             "records": {"changes": self.changes, "snapshot": self.snapshot}.get(name),
             "changes_this_attempt": self.changes_this_attempt,
         }
 
 
-_CHANGES_QUERY = """
-    select hotel_id, image_id, cdn_url
-    from marts.fct_main_image_changes
-    where (
-            run_id = ?
-            or invocation_seq in (
-                select invocation_seq from raw.pipeline_runs
-                where exported_at is null and invocation_seq <= ?
-            )
-        )
-        and invocation_seq > ?
-    order by invocation_seq, hotel_id
-"""
+def _write_exports(
+    wh: Warehouse, config: Config, run_id: str, invocation_seq: int, target: str
+) -> Published:
+    """changes, snapshot, metrics (last) under ``target`` (a local folder or a gs:// prefix)."""
+    from main_image.bigquery import write_metrics
+
+    # changes up to here were exported by a later run (this run is being re-run)
+    exported_by_others = wh.scalar(
+        "select coalesce(max(invocation_seq), 0) from raw.pipeline_runs "
+        "where exported_at is not null and run_id <> ? and invocation_seq < ?",
+        [run_id, invocation_seq],
+    )
+    changes = wh.export_changes(
+        f"{target}/{EXPORT_FILES['changes']}", run_id, invocation_seq, int(exported_by_others)
+    )
+    this_attempt = wh.scalar(
+        "select count(*) from marts.fct_main_image_changes where invocation_seq = ?",
+        [invocation_seq],
+    )
+    snapshot = wh.export_snapshot(f"{target}/{EXPORT_FILES['snapshot']}")
+    metrics = wh.run_metrics(run_id)
+    write_metrics(metrics, f"{target}/{EXPORT_FILES['metrics']}", config.storage_client)
+    return Published(target, changes, int(this_attempt), snapshot, metrics)
 
 
 def publish_attempt(config: Config, run_id: str, invocation_seq: int) -> Published:
-    """Mark the selection completed, then write changes / snapshot / metrics and mark exported."""
-    from main_image import exports
+    """Mark the selection completed, then write changes / snapshot / metrics and mark exported.
 
-    directory = export_dir(config.exports_dir, run_id)
-    for leftover in directory.glob(".attempt-*"):  # an earlier attempt that died mid-export
-        shutil.rmtree(leftover, ignore_errors=True)
-    staging = directory / f".attempt-{invocation_seq}"
-    staging.mkdir(parents=True)
-    with warehouse.connect(config.warehouse) as con:
-        warehouse.mark_selection_completed(con, invocation_seq)
-        # changes up to here were exported by a later run (this run is being re-run)
-        exported_by_others = scalar(
-            con,
-            "select coalesce(max(invocation_seq), 0) from raw.pipeline_runs "
-            "where exported_at is not null and run_id <> ? and invocation_seq < ?",
-            [run_id, invocation_seq],
-        )
-        changes = exports._copy_jsonl(
-            con, _CHANGES_QUERY, [run_id, invocation_seq, exported_by_others],
-            staging / "changes.jsonl",
-        )
-        this_attempt = scalar(
-            con,
-            "select count(*) from marts.fct_main_image_changes where invocation_seq = ?",
-            [invocation_seq],
-        )
-        snapshot = exports.export_snapshot(con, staging / "snapshot.jsonl")
-        metrics = exports.run_metrics(con, run_id)
-        exports.export_metrics(metrics, staging / "metrics.json")
-        for name in ("changes.jsonl", "snapshot.jsonl", "metrics.json"):
-            (staging / name).replace(directory / name)
-        staging.rmdir()
-        warehouse.mark_exported(con, invocation_seq)
+    Local exports are written to ``<run>/.attempt-<seq>/`` and renamed into ``<run>/``,
+    ``metrics.json`` last; on GCS each object appears whole when written, ``metrics.json``
+    last too. A reader waits for ``metrics.json`` (or for the publish task's asset event)."""
+    location = config.export_location(run_id)
+    with config.open_warehouse() as wh:
+        wh.mark_selection_completed(invocation_seq)
+        if location.startswith("gs://"):
+            published = _write_exports(wh, config, run_id, invocation_seq, location)
+        else:
+            directory = Path(location)
+            for leftover in directory.glob(".attempt-*"):  # an attempt that died mid-export
+                shutil.rmtree(leftover, ignore_errors=True)
+            staging = directory / f".attempt-{invocation_seq}"
+            staging.mkdir(parents=True)
+            written = _write_exports(wh, config, run_id, invocation_seq, str(staging))
+            for name in EXPORT_FILES.values():
+                (staging / name).replace(directory / name)
+            staging.rmdir()
+            published = Published(
+                location, written.changes, written.changes_this_attempt, written.snapshot,
+                written.metrics,
+            )  # fmt: skip
+        wh.mark_exported(invocation_seq)
     log.info("run %s attempt %s: %s changes (%s new in this attempt), %s main images -> %s",
-             run_id, invocation_seq, changes, this_attempt, snapshot, directory)
-    return Published(directory, changes, int(this_attempt), snapshot, metrics)
+             run_id, invocation_seq, published.changes, published.changes_this_attempt,
+             published.snapshot, location)
+    return published
+
+
+def export_path(config: Config, run_id: str, name: str) -> str:
+    """The path or gs:// URI of a run's export file (``name``: changes, snapshot, metrics)."""
+    return f"{config.export_location(run_id)}/{EXPORT_FILES[name]}"
+
+
+def read_metrics(config: Config, run_id: str) -> dict[str, Any]:
+    """The metrics.json a run published (local or on GCS)."""
+    from main_image.bigquery import open_source
+
+    with open_source(export_path(config, run_id, "metrics"), config.storage_client) as handle:
+        return json.loads(handle.read().decode("utf-8"))
 
 
 # --- guards ------------------------------------------------------------------------------------
@@ -484,8 +581,8 @@ class AttemptGuard:
       registered in between, so the only safe way on is to clear this run from the start.
     """
 
-    def __init__(self, warehouse_path: Path, register_task_id: str = REGISTER_TASK_ID) -> None:
-        self.warehouse_path = warehouse_path
+    def __init__(self, config: Config, register_task_id: str = REGISTER_TASK_ID) -> None:
+        self.config = config
         self.register_task_id = register_task_id
 
     def __call__(self, context: Mapping[str, Any]) -> None:
@@ -500,12 +597,13 @@ class AttemptGuard:
         attempt = context["ti"].xcom_pull(task_ids=self.register_task_id)
         if not attempt:
             raise AirflowFailException(f"no registration from {self.register_task_id}")
-        _release_dbt_duckdb()
-        with warehouse.connect(self.warehouse_path, read_only=True) as con:
-            latest, latest_run = con.execute(
+        if self.config.engine == "duckdb":
+            _release_dbt_duckdb()
+        with self.config.open_warehouse(read_only=True) as wh:
+            latest, latest_run = wh.fetchall(
                 "select invocation_seq, run_id from raw.pipeline_runs "
                 "order by invocation_seq desc limit 1"
-            ).fetchall()[0]
+            )[0]
         if int(latest) != int(attempt["invocation_seq"]):
             raise AirflowFailException(
                 f"attempt {attempt['invocation_seq']} of run {attempt['run_id']} was superseded by "
