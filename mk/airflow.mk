@@ -57,4 +57,4 @@ airflow-clean: ## remove the local Airflow home (metadata DB, logs, manifest)
 	rm -rf $(AIRFLOW_HOME_DIR)
 
 test-airflow: setup ## Airflow tests: `airflow dags test` end to end, reruns, crash-then-rerun, UI
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m airflow tests/
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "airflow and not bigquery" tests/

@@ -405,9 +405,6 @@ def bigquery_run(history: History, tmp_path_factory: pytest.TempPathFactory) -> 
 
 #: Absolute tolerance of float columns (scores: SPEC precision).
 FLOAT_TOLERANCE = 1e-9
-#: Relative tolerance of values DuckDB stores as 32-bit FLOAT: `api.Column.translate_type('float')`
-#: is FLOAT4 on DuckDB and FLOAT64 on BigQuery (json_to_double), e.g. 0.550000011920929 / 0.55.
-FLOAT32_TOLERANCE = 1e-7
 
 
 def _same_value(left: Any, right: Any, rel_tol: float = 0.0) -> bool:
@@ -455,8 +452,7 @@ def test_changes_and_snapshot_equal(duckdb_run: EngineRun, bigquery_run: EngineR
     "table", ["rejected", "run_metrics", "images_latest", "tag_versions", "overrides", "engagement"]
 )
 def test_other_tables_equal(duckdb_run: EngineRun, bigquery_run: EngineRun, table: str) -> None:
-    rel_tol = FLOAT32_TOLERANCE if table == "tag_versions" else 0.0  # top_tag_probability
-    assert_rows_equal(table, duckdb_run.tables[table], bigquery_run.tables[table], rel_tol)
+    assert_rows_equal(table, duckdb_run.tables[table], bigquery_run.tables[table])
 
 
 def test_every_attempt_has_the_same_scope(duckdb_run: EngineRun, bigquery_run: EngineRun) -> None:
