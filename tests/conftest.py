@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,7 +17,26 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
 
 REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 CONFORMANCE_DIR = REPO.parent / "shared" / "conformance" / "trivago-task"
+
+
+def airflow_env(root: Path, **overrides: str) -> dict[str, str]:
+    """The environment of an Airflow subprocess on a throwaway AIRFLOW_HOME under ``root``: this
+    repository's DAGs and package, no example DAGs, no telemetry, no MAIN_IMAGE_* variable of the
+    calling shell (``overrides`` set the ones a test wants)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MAIN_IMAGE_")}
+    env.update(
+        AIRFLOW_HOME=str(root / "airflow_home"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
+        AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
+        DBT_SEND_ANONYMOUS_USAGE_STATS="False",
+        PYTHONPATH=str(REPO / "plugins"),
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    env.update(overrides)
+    return env
 
 
 @pytest.fixture(scope="session")

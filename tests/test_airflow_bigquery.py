@@ -9,7 +9,6 @@ what the DuckDB pipeline (`main-image run`'s code path) publishes for the same f
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import PipelineHarness, read_jsonl
+from conftest import PipelineHarness, airflow_env, read_jsonl
 from main_image import landing, orchestration
 from main_image.bq_emulator import EmulatorHandle, emulator_available, running_emulator
 from main_image.generate import GenerateConfig, generate
@@ -42,15 +41,8 @@ def test_dags_test_runs_every_task_on_bigquery(emulator: EmulatorHandle, tmp_pat
     generated = generate(GenerateConfig(hotels=30, seed=5, deliveries=1), tmp_path / "gen")
     landing.stage_delivery(generated.deliveries[0], tmp_path / "landing")
     duckdb_file = tmp_path / "must-not-exist.duckdb"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MAIN_IMAGE_")}
-    env.update(
-        AIRFLOW_HOME=str(tmp_path / "airflow_home"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
-        AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
-        DBT_SEND_ANONYMOUS_USAGE_STATS="False",
-        PYTHONPATH=str(REPO / "plugins"),
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    env = airflow_env(
+        tmp_path,
         MAIN_IMAGE_DBT_TARGET="bq_emulator",
         MAIN_IMAGE_BQ_EMULATOR_ENDPOINT=emulator.endpoint,
         MAIN_IMAGE_BQ_EMULATOR_PROJECT=emulator.project,

@@ -18,7 +18,6 @@ it deletes and recreates the Airflow run with the same run id, i.e. clears it.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from conftest import airflow_env
 from main_image import landing, orchestration
 from main_image.settings import FEEDS
 
@@ -245,15 +245,8 @@ def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
     generated = generate(
         GenerateConfig(hotels=60, seed=11, deliveries=3, change_fraction=0.25), root / "generated"
     ).deliveries
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MAIN_IMAGE_")}
-    env.update(
-        AIRFLOW_HOME=str(root / "airflow_home"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
-        AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
-        DBT_SEND_ANONYMOUS_USAGE_STATS="False",
-        PYTHONPATH=str(REPO / "plugins"),
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    env = airflow_env(
+        root,
         MAIN_IMAGE_WAREHOUSE=str(root / "warehouse" / "main_image.duckdb"),
         MAIN_IMAGE_LANDING_DIR=str(root / "landing"),
         MAIN_IMAGE_EXPORTS_DIR=str(root / "exports"),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import airflow_env
 from main_image import orchestration
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(300)]
@@ -67,19 +68,13 @@ def test_standalone_serves_the_ui_with_the_dags(tmp_path: Path) -> None:
         check=True, cwd=REPO, timeout=300, capture_output=True,
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"},
     )
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MAIN_IMAGE_")}
-    env.update(
-        AIRFLOW_HOME=str(tmp_path / "airflow_home"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
+    env = airflow_env(
+        tmp_path,
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="True",
         AIRFLOW__CORE__PARALLELISM="2",
         AIRFLOW__API__PORT=str(port),
         AIRFLOW__API__BASE_URL=f"http://localhost:{port}",
         AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{port}/execution/",
-        AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
-        PYTHONPATH=str(REPO / "plugins"),
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         MAIN_IMAGE_WAREHOUSE=str(tmp_path / "warehouse" / "main_image.duckdb"),
         MAIN_IMAGE_LANDING_DIR=str(tmp_path / "landing"),
         MAIN_IMAGE_EXPORTS_DIR=str(tmp_path / "exports"),

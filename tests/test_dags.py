@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 import pytest
 import yaml
+from conftest import airflow_env
 from main_image import landing, orchestration, warehouse
 from main_image.engines import DuckDBWarehouse
 from main_image.settings import FEEDS
@@ -95,20 +96,14 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def probe_env(tmp: Path, manifest: Path, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MAIN_IMAGE_")}
-    env.update(
-        AIRFLOW_HOME=str(tmp / "airflow_home"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
-        AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
-        PYTHONPATH=str(REPO / "plugins"),
+    return airflow_env(
+        tmp,
         MAIN_IMAGE_DBT_MANIFEST=str(manifest),
         MAIN_IMAGE_WAREHOUSE=str(tmp / "warehouse" / "main_image.duckdb"),
         MAIN_IMAGE_LANDING_DIR=str(tmp / "landing"),
         MAIN_IMAGE_EXPORTS_DIR=str(tmp / "exports"),
+        **extra,
     )
-    env.update(extra)
-    return env
 
 
 def run_probe(env: dict[str, str], variants: list[dict[str, str]]) -> list[dict[str, Any]]:
