@@ -412,3 +412,77 @@ def test_changes_of_an_unfinished_attempt_are_revisited(harness: PipelineHarness
         "select image_id from marts.fct_main_image_changes order by invocation_seq desc limit 1"
     )
     assert published == [(1002,)]
+
+
+def event(event_id: str, event_type: str, occurred_at: str, image_id: int, user: str) -> str:
+    return json.dumps(
+        {
+            "event_id": event_id,
+            "event_type": event_type,
+            "occurred_at": occurred_at,
+            "hotel_id": 1,
+            "image_id": image_id,
+            "search_term": "rome",
+            "user_id": user,
+        }
+    )
+
+
+ENGAGEMENT = """
+    select event_date, hotel_id, image_id, impressions, clicks, reports, distinct_users
+    from reporting.rpt_image_engagement_daily
+    order by all
+"""
+
+
+def test_engagement_report_recomputes_the_days_of_new_events(harness: PipelineHarness) -> None:
+    """The report is incremental: the days that received events since the last completed run
+    are recomputed from all their events, also after a crash; other days are kept. It equals
+    a rebuild from every event."""
+    harness.dbt_command = "run"
+    first = [
+        event("e1", "impression", "2024-06-29T10:00:00Z", 1001, "u1"),
+        event("e2", "click", "2024-06-30T10:00:00Z", 1001, "u1"),
+        event("e3", "impression", "2024-06-30T11:00:00+02:00", 1002, "u2"),
+    ]
+    harness.run(harness.write_files("d1", {"images": [image(1001, 1)], "user_events": first}), DAY)
+    second = [
+        event("e4", "impression", "2024-06-30T12:00:00Z", 1001, "u2"),
+        event("e5", "report", "2024-07-01T08:00:00Z", 1001, "u3"),
+        "{not json",
+    ]
+    params = RunParameters(run_id="crashed", as_of=DAY + timedelta(days=1))
+    day2 = harness.write_files("d2", {"user_events": second})
+    seq, _ = begin_attempt(harness.warehouse, params, day2)
+    run_dbt(  # the report is built, then the worker dies before the run completes
+        ["run", "--select", "+rpt_image_engagement_daily"],
+        variables=dbt_variables(params, seq),
+        warehouse=harness.warehouse,
+        target="duckdb",
+        reuse_manifest=True,
+    )
+    third = [event("e6", "click", "2024-07-01T09:00:00Z", 1002, "u3")]
+    harness.run(harness.write_files("d3", {"user_events": third}), DAY + timedelta(days=1))
+
+    rebuilt = harness.query(
+        """
+        select
+            cast(occurred_at as date), hotel_id, image_id,
+            count(*) filter (where event_type = 'impression'),
+            count(*) filter (where event_type = 'click'),
+            count(*) filter (where event_type = 'report'),
+            count(distinct user_id)
+        from staging.stg_user_events
+        where rejection_reason is null and image_id is not null
+        group by all
+        order by all
+        """
+    )
+    assert harness.query(ENGAGEMENT) == rebuilt
+    assert [(str(row[0]), row[2], row[3], row[4], row[5]) for row in rebuilt] == [
+        ("2024-06-29", 1001, 1, 0, 0),
+        ("2024-06-30", 1001, 1, 1, 0),
+        ("2024-06-30", 1002, 1, 0, 0),
+        ("2024-07-01", 1001, 0, 0, 1),
+        ("2024-07-01", 1002, 0, 1, 0),
+    ]

@@ -5,20 +5,31 @@ and dbt's staging models decide what is valid. A file whose content (SHA-256) wa
 loaded for the same feed is skipped, so re-delivered files change nothing. Each file is loaded
 in one transaction with its manifest row: a crash leaves a file either fully loaded or not at all.
 
-Speed: one pass over the bytes computes the SHA-256, counts the lines and looks for the few
-bytes DuckDB's CSV reader would treat differently from a plain split on "\n" (carriage
-returns, NUL, the \x01 used as the never-occurring delimiter, a UTF-8 byte-order mark). Files
-without them are read by DuckDB itself (read_csv, one VARCHAR column, no quoting), which keeps
-blank lines as lines and numbers lines in file order; the line count is checked against the
-scan. Anything else (those bytes, invalid UTF-8, a count that differs) takes the Python path,
-which splits on "\n" and decodes with replacement characters: both give the same rows.
+Speed: DuckDB reads the file while a second thread hashes it (SHA-256 and a count of the
+lines, in one pass over the bytes). Three readers give the same rows, the first that applies wins:
+
+* ``text``: files up to ``WHOLE_FILE_MAX_BYTES`` are read whole (read_text) and split on "\n" in
+  DuckDB, as the Python reader splits them: carriage returns, NUL bytes and a byte-order mark
+  stay in the line, an empty line is an empty line, a last line without "\n" is a line;
+* ``csv``: larger files without the few bytes DuckDB's CSV reader treats differently from a
+  plain split on "\n" (carriage returns, NUL, the \x01 used as the never-occurring delimiter, a
+  UTF-8 byte-order mark) are read by read_csv (one VARCHAR column, no quoting), which numbers
+  lines in file order;
+* ``python``: everything else (invalid UTF-8, which both DuckDB readers refuse, or a line count
+  that differs from the hashing pass's) is split on "\n" in Python and decoded with replacement
+  characters.
+
+The DuckDB readers fill a temporary table while the file is hashed; the lines are only inserted
+into the raw table once the hash shows the file is new, in the transaction that records it in
+the manifest (a re-delivered file is thus read by DuckDB too, at the same time as it is hashed,
+before it is skipped).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,16 +37,24 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from main_image import warehouse
 from main_image.settings import FEEDS
 from main_image.warehouse import scalar
 
 #: Lines are inserted in batches of this many bytes of input.
 CHUNK_BYTES = 64 * 1024 * 1024
 
+#: Files up to this size are read whole by DuckDB (the ``text`` reader): the file's text and its
+#: lines are in memory at once, about three times the file's size.
+WHOLE_FILE_MAX_BYTES = 1024 * 1024 * 1024
+
+#: The readers, in the order they are tried (see the module's docstring).
+READERS = ("text", "csv", "python")
+
 #: Bytes after which DuckDB's CSV reader would not give back the exact "\n"-split lines.
 _CSV_UNSAFE_BYTES = (b"\r", b"\x00", b"\x01")
 _UTF8_BOM = b"\xef\xbb\xbf"
-#: read_csv expands these in a path (a file name holding one takes the Python path)
+#: read_text and read_csv expand these in a path (a file name holding one takes the Python path)
 _GLOB_CHARS = "*?[{"
 #: read_csv options that return every line of a file as it is (blank lines as NULL).
 _CSV_LINE_OPTIONS = (
@@ -46,14 +65,17 @@ _CSV_LINE_OPTIONS = (
 Progress = Callable[[str], None]
 
 
-def raw_compression() -> str:
-    """How DuckDB stores the raw lines: `uncompressed` (default) writes them ~3x faster than
-    DuckDB's automatic choice (which analyses every column with every method) for ~3x the disk
-    space of the raw layer; MAIN_IMAGE_RAW_COMPRESSION=auto keeps the raw layer compact."""
-    value = os.environ.get("MAIN_IMAGE_RAW_COMPRESSION", "uncompressed").strip().lower()
-    if value not in {"uncompressed", "auto", "zstd", "fsst", "dictionary"}:
-        raise ValueError(f"MAIN_IMAGE_RAW_COMPRESSION must be uncompressed or auto, not {value!r}")
-    return value
+def _forced_compression(con: duckdb.DuckDBPyConnection, feed: str) -> str | None:
+    """A raw table created without the storage clause of its lines (by an older version, see
+    warehouse.raw_line_compression) gets them uncompressed by forcing it during the insert."""
+    if warehouse.raw_line_compression() != "uncompressed":
+        return None
+    ddl = scalar(
+        con,
+        "select sql from duckdb_tables() where schema_name = 'raw' and table_name = ?",
+        [feed],
+    )
+    return None if "using compression" in str(ddl).lower() else "uncompressed"
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,7 @@ class LoadedFile:
     file_seq: int | None  # None when skipped
     line_count: int
     skipped: bool
+    reader: str | None = None  # text | csv | python; None when skipped
 
 
 def file_sha256(path: Path) -> str:
@@ -77,7 +100,7 @@ class FileScan:
 
 
 def scan_file(path: Path) -> FileScan:
-    """One pass over the file: content hash, line count, and whether the fast path applies."""
+    """One pass over the file: content hash, line count, and whether read_csv applies."""
     digest = hashlib.sha256()
     newlines = 0
     unsafe = False
@@ -123,31 +146,126 @@ def _already_loaded(con: duckdb.DuckDBPyConnection, feed: str, sha256: str) -> b
     return bool(found)
 
 
+def _same_size_loaded(con: duckdb.DuckDBPyConnection, feed: str, byte_count: int) -> bool:
+    found = scalar(
+        con,
+        "select count(*) from raw.load_manifest where feed = ? and byte_count = ?",
+        [feed, byte_count],
+    )
+    return bool(found)
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     feed: str,
     path: Path,
     run_id: str,
     invocation_seq: int,
+    readers: tuple[str, ...] = READERS,
 ) -> LoadedFile:
-    """Load one file of `feed` into raw.<feed> unless its content was loaded before."""
+    """Load one file of `feed` into raw.<feed> unless its content was loaded before.
+
+    `readers` restricts the readers tried (tests compare them); "python" always applies."""
     if feed not in FEEDS:
         raise ValueError(f"unknown feed {feed!r}; expected one of {', '.join(FEEDS)}")
-    scan = scan_file(path)
-    if _already_loaded(con, feed, scan.sha256):
-        return LoadedFile(feed, path, None, 0, skipped=True)
-    if scan.csv_safe and not any(char in str(path) for char in _GLOB_CHARS):
-        try:
-            return _load_in_transaction(
-                con, feed, path, run_id, invocation_seq, scan, _insert_lines_duckdb
+    unknown = set(readers) - set(READERS)
+    if unknown:
+        raise ValueError(f"unknown readers {sorted(unknown)}; expected some of {READERS}")
+    try:
+        if _same_size_loaded(con, feed, path.stat().st_size):
+            # probably a re-delivery (every run finds the files of earlier deliveries again):
+            # hash first, and read nothing into DuckDB when the content is known
+            scan = scan_file(path)
+            if _already_loaded(con, feed, scan.sha256):
+                return LoadedFile(feed, path, None, 0, skipped=True)
+            staged_by = _stage_lines_duckdb(con, path, readers)
+        else:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                scanning = pool.submit(scan_file, path)
+                staged_by = _stage_lines_duckdb(con, path, readers)
+                scan = scanning.result()
+            if _already_loaded(con, feed, scan.sha256):
+                return LoadedFile(feed, path, None, 0, skipped=True)
+        if staged_by == "csv" and not scan.csv_safe:
+            staged_by = None  # read_csv may have read some bytes differently
+        if staged_by is not None:
+            staged_lines = int(scalar(con, f"select count(*) from {_STAGED_LINES}"))
+            if staged_lines == scan.line_count:
+                return _load_in_transaction(
+                    con, feed, path, run_id, invocation_seq, scan, staged_by,
+                    _insert_staged_lines,
+                )
+        return _load_in_transaction(
+            con, feed, path, run_id, invocation_seq, scan, "python", _insert_lines_python
+        )
+    finally:
+        con.execute(f"drop table if exists {_STAGED_LINES}")
+
+
+#: The temporary table the DuckDB readers fill (line_number, line).
+_STAGED_LINES = "_landing_lines"
+
+
+def _stage_lines_duckdb(
+    con: duckdb.DuckDBPyConnection, path: Path, readers: tuple[str, ...]
+) -> str | None:
+    """Read the file's lines into the temporary table with the first DuckDB reader that
+    applies and succeeds; returns its name, or None (the Python reader then loads the file)."""
+    if any(char in str(path) for char in _GLOB_CHARS):
+        return None
+    source = str(path).replace("'", "''")
+    size = path.stat().st_size
+    attempts = []
+    if "text" in readers and size <= WHOLE_FILE_MAX_BYTES:
+        # string_split keeps the empty string after a final "\n" (and of an empty file): it is
+        # not a line
+        attempts.append(("text", f"""
+            select line_number, line
+            from (
+                select
+                    generate_subscripts(lines, 1) as line_number,
+                    unnest(lines) as line,
+                    len(lines) as line_total
+                from (select string_split(content, chr(10)) as lines from read_text('{source}'))
             )
-        except (duckdb.Error, _LineCountMismatch):
-            pass  # e.g. invalid UTF-8: the Python path decodes it with replacement characters
-    return _load_in_transaction(con, feed, path, run_id, invocation_seq, scan, _insert_lines_python)
+            where not (line_number = line_total and line = '')
+        """))
+    if "csv" in readers:
+        # row_number over the ordered scan (preserve_insertion_order) numbers the lines in file
+        # order; a blank line is read as NULL
+        attempts.append(("csv", f"""
+            select row_number() over () as line_number, coalesce(line, '') as line
+            from read_csv('{source}', {_CSV_LINE_OPTIONS})
+        """))
+    for reader, query in attempts:
+        try:
+            con.execute("set preserve_insertion_order = true")
+            con.execute(f"create or replace temp table {_STAGED_LINES} as {query}")
+            return reader
+        except duckdb.Error:
+            pass  # e.g. invalid UTF-8, refused by both readers
+    return None
 
 
-class _LineCountMismatch(Exception):
-    """DuckDB's reader did not return the lines the scan counted (never expected)."""
+def _insert_staged_lines(
+    con: duckdb.DuckDBPyConnection,
+    feed: str,
+    path: Path,
+    file_seq: int,
+    params: list[Any],
+) -> int:
+    """Insert the lines a DuckDB reader staged."""
+    del path  # already read
+    inserted = con.execute(
+        f"""
+        insert into raw.{feed}
+            (file_seq, line_number, file_name, line, run_id, invocation_seq, loaded_at)
+        select ?, line_number, ?, line, ?, ?, ?
+        from {_STAGED_LINES}
+        """,
+        [file_seq, *params],
+    ).fetchone()
+    return int(inserted[0]) if inserted else 0
 
 
 def _insert_lines_python(
@@ -156,9 +274,7 @@ def _insert_lines_python(
     path: Path,
     file_seq: int,
     params: list[Any],
-    expected_lines: int,
 ) -> int:
-    del expected_lines  # the lines are whatever the file holds when it is read
     line_count = 0
     for lines in iter_line_batches(path):
         batch = pa.table(
@@ -185,46 +301,6 @@ def _insert_lines_python(
     return line_count
 
 
-def _insert_lines_duckdb(
-    con: duckdb.DuckDBPyConnection,
-    feed: str,
-    path: Path,
-    file_seq: int,
-    params: list[Any],
-    expected_lines: int,
-) -> int:
-    """read_csv numbers the lines in file order (row_number over the ordered scan, which runs
-    on one thread); the insert into the raw table, which compresses, then runs in parallel."""
-    source = str(path).replace("'", "''")
-    con.execute("set preserve_insertion_order = true")
-    compression = raw_compression()
-    con.execute(
-        f"""
-        create or replace temp table _landing_lines as
-        select row_number() over () as line_number, coalesce(line, '') as line
-        from read_csv('{source}', {_CSV_LINE_OPTIONS})
-        """
-    )
-    try:
-        con.execute(f"set force_compression = '{compression}'")
-        con.execute(
-            f"""
-            insert into raw.{feed}
-                (file_seq, line_number, file_name, line, run_id, invocation_seq, loaded_at)
-            select ?, line_number, ?, line, ?, ?, ?
-            from _landing_lines
-            """,
-            [file_seq, *params],
-        )
-        line_count = int(scalar(con, "select count(*) from _landing_lines"))
-    finally:
-        con.execute("reset force_compression")
-        con.execute("drop table if exists _landing_lines")
-    if line_count != expected_lines:
-        raise _LineCountMismatch(f"{path}: {line_count} lines read, {expected_lines} counted")
-    return line_count
-
-
 def _load_in_transaction(
     con: duckdb.DuckDBPyConnection,
     feed: str,
@@ -232,15 +308,18 @@ def _load_in_transaction(
     run_id: str,
     invocation_seq: int,
     scan: FileScan,
+    reader: str,
     insert_lines: Callable[..., int],
 ) -> LoadedFile:
+    forced = _forced_compression(con, feed)
+    if forced:
+        con.execute(f"set force_compression = '{forced}'")
     con.begin()
     try:
         file_seq = scalar(con, "select coalesce(max(file_seq), 0) + 1 from raw.load_manifest")
         loaded_at = scalar(con, "select now()::timestamp")
         line_count = insert_lines(
-            con, feed, path, file_seq, [str(path), run_id, invocation_seq, loaded_at],
-            scan.line_count,
+            con, feed, path, file_seq, [str(path), run_id, invocation_seq, loaded_at]
         )
         con.execute(
             """
@@ -265,7 +344,10 @@ def _load_in_transaction(
     except BaseException:
         con.rollback()
         raise
-    return LoadedFile(feed, path, int(file_seq), line_count, skipped=False)
+    finally:
+        if forced:
+            con.execute("reset force_compression")
+    return LoadedFile(feed, path, int(file_seq), line_count, skipped=False, reader=reader)
 
 
 def load_feeds(
@@ -285,5 +367,8 @@ def load_feeds(
                 if result.skipped:
                     progress(f"land {feed}: {path.name} skipped (content loaded before)")
                 else:
-                    progress(f"land {feed}: {path.name} -> {result.line_count:,} lines")
+                    progress(
+                        f"land {feed}: {path.name} -> {result.line_count:,} lines "
+                        f"({result.reader} reader)"
+                    )
     return loaded

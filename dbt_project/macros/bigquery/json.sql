@@ -48,16 +48,20 @@
 {%- endmacro %}
 
 {#- One row per element of the JSON array text `json_text`, each element as JSON text in
-    `element` (a lateral join, like DuckDB's). Not an array (or NULL): no row. The guard on the
-    first character keeps non-arrays away from JSON_QUERY_ARRAY (the emulator raises on them;
-    BigQuery returns NULL). The ARRAY(...) re-types the elements as STRING: the emulator types
-    them JSON; on BigQuery JSON_QUERY_ARRAY of a STRING is ARRAY<STRING> already. `alias` is not
-    needed (BigQuery names an UNNEST by its value alias). -#}
-{% macro bigquery__unnest_json_array(json_text, alias, element) -%}
+    `element` (a lateral join). Not an array (or NULL): no row. The guard on the first character
+    keeps non-arrays away from JSON_QUERY_ARRAY (the emulator raises on them; BigQuery returns
+    NULL). The ARRAY(...) re-types the elements as STRING: the emulator types them JSON; on
+    BigQuery JSON_QUERY_ARRAY of a STRING is ARRAY<STRING> already. -#}
+{% macro bigquery__select_json_array_elements(relation, columns, json_text, element, where) -%}
+    select
+        {{ columns }},
+        {{ element }}
+    from {{ relation }}
     cross join unnest(array(
         select cast(_json_element as string)
         from unnest(json_query_array(
             case when substr({{ json_text }}, 1, 1) = '[' then {{ json_text }} end, '$'
         )) as _json_element
     )) as {{ element }}
+    where {{ where }}
 {%- endmacro %}

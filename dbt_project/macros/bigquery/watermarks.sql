@@ -140,3 +140,7 @@
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+{% macro bigquery__event_days_to_rebuild(events) -%}
+    {{ bq_event_days_to_rebuild(events) }}
+{%- endmacro %}

@@ -6,37 +6,39 @@
 -#}
 
 {#- select * from `relation`, plus one JSON-text column per field (alias -> JSONPath)
-    and `is_json_object`. The line is parsed once per row. -#}
+    and `is_json_object` (false when the line is not JSON, or JSON but not an object). -#}
 {% macro select_json_fields(relation, line_column, fields) -%}
     {{ return(adapter.dispatch('select_json_fields', 'main_image')(relation, line_column, fields)) }}
 {%- endmacro %}
 
 {% macro default__select_json_fields(relation, line_column, fields) -%}
+    {%- set paths -%}
+        [{%- for path in fields.values() -%}
+        '{{ path }}'{{ ", " if not loop.last }}
+        {%- endfor -%}]
+    {%- endset %}
     select
-        * exclude (_json_values),
+        * exclude (_is_valid_json, _json_values),
         {%- for alias in fields %}
         cast(_json_values[{{ loop.index }}] as varchar) as {{ alias }}{{ "," if not loop.last }}
         {%- endfor %}
     from (
         select
             *,
-            {#- json_valid guards the parse: try() alone falls back to row-at-a-time evaluation
-                for every vector that holds one malformed line (most vectors of a large file);
-                the try() branches only see the lines json_valid rejects. #}
+            {#- The line is parsed twice: json_valid, then one json_extract for every path.
+                json_valid guards the extraction (a malformed line makes json_extract raise, and
+                try() would evaluate row by row every vector that holds one malformed line).
+                Valid JSON that starts with "{" is an object; other valid lines (leading
+                whitespace, arrays, scalars) ask json_type. #}
             case
-                when json_valid({{ line_column }}) then json_type({{ line_column }}) = 'OBJECT'
-                else coalesce(try(json_type({{ line_column }}) = 'OBJECT'), false)
+                when not coalesce(_is_valid_json, false) then false
+                when starts_with({{ line_column }}, '{') then true
+                else json_type({{ line_column }}) = 'OBJECT'
             end as is_json_object,
-            {%- set paths -%}
-                [{%- for path in fields.values() -%}
-                '{{ path }}'{{ ", " if not loop.last }}
-                {%- endfor -%}]
-            {%- endset %}
             case
-                when json_valid({{ line_column }}) then json_extract({{ line_column }}, {{ paths }})
-                else try(json_extract({{ line_column }}, {{ paths }}))
+                when _is_valid_json then json_extract({{ line_column }}, {{ paths }})
             end as _json_values
-        from {{ relation }}
+        from (select *, json_valid({{ line_column }}) as _is_valid_json from {{ relation }})
     )
 {%- endmacro %}
 
@@ -58,18 +60,22 @@
     json_extract_string({{ json_text }}, '$')
 {%- endmacro %}
 
-{#- a lateral join producing one row per element of the JSON array `json_text`,
-    each element as JSON text in column `element` -#}
-{% macro unnest_json_array(json_text, alias, element) -%}
-    {{ return(adapter.dispatch('unnest_json_array', 'main_image')(json_text, alias, element)) }}
+{#- select `columns` from `relation`, one row per element of the JSON array text `json_text`
+    (rows whose `json_text` is not an array give none), the element as JSON text in `element`;
+    `where` filters the rows of `relation` -#}
+{% macro select_json_array_elements(relation, columns, json_text, element, where='true') -%}
+    {{ return(adapter.dispatch('select_json_array_elements', 'main_image')(relation, columns, json_text, element, where)) }}
 {%- endmacro %}
 
-{#- DuckDB: a lateral subquery, not `cross join unnest(<expression>)`, which DuckDB plans as a
-    join of the distinct arrays with their elements (hashing every array's text, ~3x slower) -#}
-{% macro default__unnest_json_array(json_text, alias, element) -%}
-    cross join lateral (
-        select unnest(cast(json_extract({{ json_text }}, '$[*]') as varchar[])) as {{ element }}
-    ) as {{ alias }}
+{#- DuckDB: unnest in the select list. A lateral join (`cross join lateral (select unnest(..))`)
+    of a CTE is planned as a join of the distinct arrays with their elements (a hash of every
+    array's text, built and probed: ~3x slower). -#}
+{% macro default__select_json_array_elements(relation, columns, json_text, element, where) -%}
+    select
+        {{ columns }},
+        unnest(cast(json_extract({{ json_text }}, '$[*]') as varchar[])) as {{ element }}
+    from {{ relation }}
+    where {{ json_is_array(json_text) }} and ({{ where }})
 {%- endmacro %}
 
 {#- JSON type predicates on JSON text (engine-neutral: they only use regex_full_match) -#}

@@ -25,3 +25,14 @@
     rejection_reason,
     case when rejection_reason is not null then line end as rejected_line
 {%- endmacro %}
+
+{#- `name as {{ cte_materialized() }} (...)` for a CTE read twice: DuckDB otherwise inlines it
+    into both readers and computes it twice (stg_image_tags would parse every JSON line twice).
+    BigQuery has no such keyword (macros/bigquery/staging.sql). -#}
+{% macro cte_materialized() -%}
+    {{ return(adapter.dispatch('cte_materialized', 'main_image')()) }}
+{%- endmacro %}
+
+{% macro default__cte_materialized() -%}
+    materialized
+{%- endmacro %}

@@ -61,19 +61,27 @@ valid_main_images as (
     where rejection_reason is null
 ),
 
+{#- Only one of every_hotel and changed_hotels is used; each filters on recompute_all where it
+    reads, so the run does not compute the other (a full run would otherwise join every image
+    record with every image record it treats as new). #}
 every_hotel as (
     -- every hotel that ever had a valid image record (an image may have moved away since)
     select distinct hotel_id, 'full' as scope_reason
     from {{ ref('stg_images') }}
-    where rejection_reason is null
+    where rejection_reason is null and (select recompute_all from settings)
     union all
-    select hotel_id, 'full' as scope_reason from valid_main_images
+    select hotel_id, 'full' as scope_reason
+    from valid_main_images
+    where (select recompute_all from settings)
 ),
 
 new_image_records as (
     select image_id, hotel_id
     from {{ ref('stg_images') }}
-    where rejection_reason is null and {{ file_seq_after('select watermark from settings', ['images'], completed_run_watermark_query()) }}
+    where
+        rejection_reason is null
+        and not (select recompute_all from settings)
+        and {{ file_seq_after('select watermark from settings', ['images'], completed_run_watermark_query()) }}
 ),
 
 hotels_with_new_images as (
@@ -93,7 +101,10 @@ hotels_with_new_tags as (
     inner join (
         select distinct image_id
         from {{ ref('stg_image_tags') }}
-        where rejection_reason is null and {{ file_seq_after('select watermark from settings', ['image_tags'], completed_run_watermark_query()) }}
+        where
+            rejection_reason is null
+            and not (select recompute_all from settings)
+            and {{ file_seq_after('select watermark from settings', ['image_tags'], completed_run_watermark_query()) }}
     ) as tagged_images
         on images.image_id = tagged_images.image_id
 ),
@@ -104,7 +115,10 @@ hotels_with_new_scores as (
     inner join (
         select distinct image_id
         from {{ ref('stg_obiq_scores') }}
-        where rejection_reason is null and {{ file_seq_after('select watermark from settings', ['obiq_scores'], completed_run_watermark_query()) }}
+        where
+            rejection_reason is null
+            and not (select recompute_all from settings)
+            and {{ file_seq_after('select watermark from settings', ['obiq_scores'], completed_run_watermark_query()) }}
     ) as scored_images
         on images.image_id = scored_images.image_id
 ),
@@ -112,17 +126,27 @@ hotels_with_new_scores as (
 hotels_with_new_overrides as (
     select hotel_id, 'admin_overrides' as scope_reason
     from {{ ref('stg_admin_overrides') }}
-    where rejection_reason is null and {{ file_seq_after('select watermark from settings', ['admin_overrides'], completed_run_watermark_query()) }}
+    where
+        rejection_reason is null
+        and not (select recompute_all from settings)
+        and {{ file_seq_after('select watermark from settings', ['admin_overrides'], completed_run_watermark_query()) }}
 ),
 
 hotels_with_new_main_images as (
     select hotel_id, 'main_images' as scope_reason
     from valid_main_images
-    where {{ file_seq_after('select watermark from settings', ['main_images'], completed_run_watermark_query()) }}
+    where
+        not (select recompute_all from settings)
+        and {{ file_seq_after('select watermark from settings', ['main_images'], completed_run_watermark_query()) }}
 ),
 
 active_images as (
-    select hotel_id, created_date from images where is_active
+    select hotel_id, created_date
+    from images
+    where
+        is_active
+        and (select previous_as_of from settings) <> {{ as_of }}
+        and not (select recompute_all from settings)
 ),
 
 {#- When only the run date moved, a hotel whose last ranking (by a completed attempt, under

@@ -1,8 +1,6 @@
 {#- The candidate images of the hotels in scope (valid, latest state, active), with the inputs of
     scoring: the top tag of the active tag version and the active obiq score. The active version
     is the highest one, or the one pinned by var tag_version_pin / obiq_version_pin. -#}
-{%- set tag_pin = var('tag_version_pin') -%}
-{%- set obiq_pin = var('obiq_version_pin') -%}
 
 with
 
@@ -26,15 +24,7 @@ tag_versions as (
 ),
 
 active_tags as (
-    select *
-    from tag_versions
-    where
-        {%- if tag_pin is none or tag_pin | string | lower in ['', 'none', 'null'] %}
-        true
-    qualify row_number() over (partition by image_id order by {{ version_order_desc('tag_version') }}) = 1
-        {%- else %}
-        tag_version = {{ optional_string_literal(tag_pin) }}
-        {%- endif %}
+    {{ active_version_rows('tag_versions', 'tag_version', ref('int_image_tag_versions'), var('tag_version_pin')) }}
 ),
 
 obiq_versions as (
@@ -45,15 +35,7 @@ obiq_versions as (
 ),
 
 active_obiq_scores as (
-    select *
-    from obiq_versions
-    where
-        {%- if obiq_pin is none or obiq_pin | string | lower in ['', 'none', 'null'] %}
-        true
-    qualify row_number() over (partition by image_id order by {{ version_order_desc('obiq_version') }}) = 1
-        {%- else %}
-        obiq_version = {{ optional_string_literal(obiq_pin) }}
-        {%- endif %}
+    {{ active_version_rows('obiq_versions', 'obiq_version', ref('int_obiq_score_versions'), var('obiq_version_pin')) }}
 ),
 
 tag_priorities as (

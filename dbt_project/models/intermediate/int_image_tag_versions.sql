@@ -36,14 +36,20 @@ latest_records as (
 
 record_tags as (
     select
-        latest_records.image_id,
-        latest_records.tag_version,
-        latest_records.file_seq,
-        latest_records.line_number,
+        image_id,
+        tag_version,
+        file_seq,
+        line_number,
         {{ json_string(json_get('tag_json', '$.tag')) }} as tag,
         {{ json_number(json_get('tag_json', '$.probability')) }} as probability
-    from latest_records
-    {{ unnest_json_array('latest_records.tags_json', 'elements', 'tag_json') }}
+    from (
+        {{ select_json_array_elements(
+            'latest_records',
+            'latest_records.image_id, latest_records.tag_version, latest_records.file_seq, latest_records.line_number',
+            'latest_records.tags_json',
+            'tag_json'
+        ) }}
+    ) as elements
 ),
 
 ranked_tags as (

@@ -1,4 +1,7 @@
-{#- Every candidate image of the hotels in scope, scored with the active scoring version. -#}
+{#- Every candidate image of the hotels in scope, scored with the active scoring version.
+    On DuckDB a view: its only reader (int_images_ranked_per_hotel) computes the scores while it
+    ranks, which is cheaper than writing and reading back a table as wide as the candidates. -#}
+{{ config(materialized=('table' if target.type == 'bigquery' else 'view')) }}
 with
 
 candidates as (

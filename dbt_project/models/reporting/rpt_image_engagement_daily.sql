@@ -1,10 +1,11 @@
 {#- Usage statistics for analysts: impressions, clicks and reports per image and day. -#}
-{#- BigQuery: incremental, the days that received events since the last completed run are
-    recomputed from all their events (insert_overwrite of those date partitions). DuckDB: a
-    table rebuilt by every run. -#}
+{#- Incremental: the days that received events since the last completed run are recomputed from
+    all their events and replace those days (BigQuery: insert_overwrite of those date
+    partitions; DuckDB: delete+insert on event_date). -#}
 {{ config(
-    materialized=('incremental' if target.type == 'bigquery' else 'table'),
-    incremental_strategy=('insert_overwrite' if target.type == 'bigquery' else none),
+    materialized='incremental',
+    incremental_strategy=('insert_overwrite' if target.type == 'bigquery' else 'delete+insert'),
+    unique_key=(none if target.type == 'bigquery' else 'event_date'),
     partition_by=bq_partition_by('event_date', 'date'),
     cluster_by=bq_cluster_by(['hotel_id', 'image_id']),
 ) }}
@@ -15,7 +16,7 @@ events as (
     select * from {{ ref('stg_user_events') }}
     where rejection_reason is null and image_id is not null
     {%- if is_incremental() %}
-        and {{ bq_event_days_to_rebuild(ref('stg_user_events')) }}
+        and {{ event_days_to_rebuild(ref('stg_user_events')) }}
     {%- endif %}
 ),
 

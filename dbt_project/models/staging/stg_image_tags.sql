@@ -9,7 +9,7 @@ source as (
     {{ new_raw_lines(source('raw', 'image_tags')) }}
 ),
 
-parsed as (
+parsed as {{ cte_materialized() }} (
     {{ select_json_fields('source', 'line', {
         'image_id_json': '$.image_id',
         'tags_json': '$.tags',
@@ -18,14 +18,14 @@ parsed as (
 
 tag_elements as (
     select
-        parsed.file_seq,
-        parsed.line_number,
+        file_seq,
+        line_number,
         {{ json_string(json_get('tag_json', '$.tag')) }} as tag,
         {{ json_string(json_get('tag_json', '$.version')) }} as tag_version,
         {{ json_number(json_get('tag_json', '$.probability')) }} as probability
-    from parsed
-    {{ unnest_json_array('parsed.tags_json', 'elements', 'tag_json') }}
-    where {{ json_is_array('parsed.tags_json') }}
+    from (
+        {{ select_json_array_elements('parsed', 'parsed.file_seq, parsed.line_number', 'parsed.tags_json', 'tag_json') }}
+    ) as elements
 ),
 
 tag_checks as (
@@ -43,8 +43,10 @@ tag_checks as (
         ) as invalid_versions,
         sum(case when probability is null or probability < 0 or probability > 1 then 1 else 0 end)
             as invalid_probabilities,
-        count(distinct tag_version) as version_count,
-        min(tag_version) as tag_version
+        {#- two versions or more when the smallest and the largest differ (count(distinct)
+            would make DuckDB compute the elements twice) -#}
+        min(tag_version) as tag_version,
+        max(tag_version) as max_tag_version
     from tag_elements
     group by file_seq, line_number
 ),
@@ -62,7 +64,7 @@ validated as (
             when tag_checks.invalid_tags > 0 then 'invalid_tag'
             when tag_checks.invalid_versions > 0 then 'invalid_tag_version'
             when tag_checks.invalid_probabilities > 0 then 'invalid_probability'
-            when tag_checks.version_count > 1 then 'multiple_tag_versions'
+            when tag_checks.tag_version <> tag_checks.max_tag_version then 'multiple_tag_versions'
         end as rejection_reason
     from parsed
     left join tag_checks

@@ -30,6 +30,15 @@ parsed as (
     }) }}
 ),
 
+{#- the timestamps' texts once: parse_iso_timestamp refers to its argument many times -#}
+timestamp_texts as (
+    select
+        *,
+        {{ json_string('created_at_json') }} as created_at_text,
+        {{ json_string('uploaded_at_json') }} as uploaded_at_text
+    from parsed
+),
+
 typed as (
     select
         {{ provenance_columns() }},
@@ -40,18 +49,18 @@ typed as (
         {{ json_string('cdn_url_json') }} as cdn_url,
         {{ json_integer('width_json') }} as width,
         {{ json_integer('height_json') }} as height,
-        {{ parse_iso_timestamp(json_string('created_at_json')) }} as created_at,
+        {{ parse_iso_timestamp('created_at_text') }} as created_at,
         {{ json_boolean('is_active_json') }} as is_active,
         {{ json_string('hash_json') }} as image_hash,
         {{ json_string('source_json') }} as image_source,
-        {{ parse_iso_timestamp(json_string('uploaded_at_json')) }} as uploaded_at,
+        {{ parse_iso_timestamp('uploaded_at_text') }} as uploaded_at,
         {{ json_string('mime_type_json') }} as mime_type,
         {{ json_integer('file_size_bytes_json') }} as file_size_bytes,
         {{ json_string('camera_make_json') }} as camera_make,
         {{ json_string('camera_model_json') }} as camera_model,
         {{ json_number('gps_lat_json') }} as gps_lat,
         {{ json_number('gps_lon_json') }} as gps_lon
-    from parsed
+    from timestamp_texts
 ),
 
 validated as (

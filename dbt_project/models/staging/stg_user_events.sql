@@ -23,6 +23,14 @@ parsed as (
     }) }}
 ),
 
+{#- the timestamp's text once: parse_iso_timestamp refers to its argument many times -#}
+timestamp_texts as (
+    select
+        *,
+        {{ json_string('occurred_at_json') }} as occurred_at_text
+    from parsed
+),
+
 typed as (
     select
         {{ provenance_columns() }},
@@ -32,13 +40,13 @@ typed as (
         coalesce({{ json_string('event_id_json') }}, cast({{ json_integer('event_id_json') }} as {{ dbt.type_string() }}))
             as event_id,
         {{ json_string('event_type_json') }} as event_type,
-        {{ parse_iso_timestamp(json_string('occurred_at_json')) }} as occurred_at,
+        {{ parse_iso_timestamp('occurred_at_text') }} as occurred_at,
         {{ json_integer('hotel_id_json') }} as hotel_id,
         {{ json_integer('image_id_json') }} as image_id,
         {{ json_string('search_term_json') }} as search_term,
         coalesce({{ json_string('user_id_json') }}, cast({{ json_integer('user_id_json') }} as {{ dbt.type_string() }}))
             as user_id
-    from parsed
+    from timestamp_texts
 ),
 
 validated as (
