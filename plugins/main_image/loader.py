@@ -137,20 +137,15 @@ def iter_line_batches(path: Path) -> Iterator[list[str]]:
         yield [remainder.decode("utf-8", errors="replace")]
 
 
-def _already_loaded(con: duckdb.DuckDBPyConnection, feed: str, sha256: str) -> bool:
+def _manifest_has(con: duckdb.DuckDBPyConnection, feed: str, column: str, value: Any) -> bool:
+    """True when raw.load_manifest records a file of `feed` with this `column` value
+    (`content_sha256`: the content was loaded; `byte_count`: a file of the same size was)."""
+    if column not in ("content_sha256", "byte_count"):
+        raise ValueError(f"not a manifest key: {column!r}")
     found = scalar(
         con,
-        "select count(*) from raw.load_manifest where feed = ? and content_sha256 = ?",
-        [feed, sha256],
-    )
-    return bool(found)
-
-
-def _same_size_loaded(con: duckdb.DuckDBPyConnection, feed: str, byte_count: int) -> bool:
-    found = scalar(
-        con,
-        "select count(*) from raw.load_manifest where feed = ? and byte_count = ?",
-        [feed, byte_count],
+        f"select count(*) from raw.load_manifest where feed = ? and {column} = ?",
+        [feed, value],
     )
     return bool(found)
 
@@ -172,11 +167,11 @@ def load_file(
     if unknown:
         raise ValueError(f"unknown readers {sorted(unknown)}; expected some of {READERS}")
     try:
-        if _same_size_loaded(con, feed, path.stat().st_size):
+        if _manifest_has(con, feed, "byte_count", path.stat().st_size):
             # probably a re-delivery (every run finds the files of earlier deliveries again):
             # hash first, and read nothing into DuckDB when the content is known
             scan = scan_file(path)
-            if _already_loaded(con, feed, scan.sha256):
+            if _manifest_has(con, feed, "content_sha256", scan.sha256):
                 return LoadedFile(feed, path, None, 0, skipped=True)
             staged_by = _stage_lines_duckdb(con, path, readers)
         else:
@@ -184,7 +179,7 @@ def load_file(
                 scanning = pool.submit(scan_file, path)
                 staged_by = _stage_lines_duckdb(con, path, readers)
                 scan = scanning.result()
-            if _already_loaded(con, feed, scan.sha256):
+            if _manifest_has(con, feed, "content_sha256", scan.sha256):
                 return LoadedFile(feed, path, None, 0, skipped=True)
         if staged_by == "csv" and not scan.csv_safe:
             staged_by = None  # read_csv may have read some bytes differently
