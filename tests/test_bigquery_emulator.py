@@ -407,22 +407,22 @@ def bigquery_run(history: History, tmp_path_factory: pytest.TempPathFactory) -> 
 FLOAT_TOLERANCE = 1e-9
 
 
-def _same_value(left: Any, right: Any, rel_tol: float = 0.0) -> bool:
+def _same_value(left: Any, right: Any) -> bool:
     if isinstance(left, float) or isinstance(right, float):
         if left is None or right is None:
             return left is right
-        return math.isclose(float(left), float(right), rel_tol=rel_tol, abs_tol=FLOAT_TOLERANCE)
+        return math.isclose(float(left), float(right), rel_tol=0.0, abs_tol=FLOAT_TOLERANCE)
     if hasattr(left, "tzinfo") and hasattr(right, "tzinfo") and hasattr(left, "hour"):
         # DuckDB returns naive UTC timestamps, BigQuery aware ones
         return left.replace(tzinfo=None) == right.replace(tzinfo=None)
     return bool(left == right)
 
 
-def assert_rows_equal(name: str, duck: list[tuple], bq: list[tuple], rel_tol: float = 0.0) -> None:
+def assert_rows_equal(name: str, duck: list[tuple], bq: list[tuple]) -> None:
     assert len(duck) == len(bq), f"{name}: DuckDB has {len(duck)} rows, BigQuery {len(bq)}"
     for index, (left, right) in enumerate(zip(duck, bq, strict=True)):
         assert len(left) == len(right), f"{name} row {index}: column counts differ"
-        if not all(_same_value(a, b, rel_tol) for a, b in zip(left, right, strict=True)):
+        if not all(_same_value(a, b) for a, b in zip(left, right, strict=True)):
             pytest.fail(f"{name} row {index} differs:\n  duckdb:   {left}\n  bigquery: {right}")
 
 

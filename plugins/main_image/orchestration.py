@@ -25,6 +25,7 @@ Safety rules, enforced here rather than trusted to the scheduler:
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import logging
@@ -208,8 +209,7 @@ class Config:
 
     def open_warehouse(self, read_only: bool = False) -> Any:
         """``with config.open_warehouse() as wh:`` the configured ``engines.Warehouse``."""
-        bigquery = self.bigquery
-        return open_warehouse(self.warehouse, bigquery, read_only, self.storage_client)
+        return open_warehouse(self.warehouse, self.bigquery, read_only, self.storage_client)
 
     def discover_files(self) -> dict[str, list[Any]]:
         """Every landing file of every feed, in landing order: gs:// URIs or local paths."""
@@ -530,10 +530,7 @@ def publish_attempt(config: Config, run_id: str, invocation_seq: int) -> Publish
             for name in EXPORT_FILES.values():
                 (staging / name).replace(directory / name)
             staging.rmdir()
-            published = Published(
-                location, written.changes, written.changes_this_attempt, written.snapshot,
-                written.metrics,
-            )  # fmt: skip
+            published = dataclasses.replace(written, location=location)
         wh.mark_exported(invocation_seq)
     log.info("run %s attempt %s: %s changes (%s new in this attempt), %s main images -> %s",
              run_id, invocation_seq, published.changes, published.changes_this_attempt,
