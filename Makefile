@@ -33,7 +33,7 @@ run: setup ## generate sample data and run the pipeline twice (initial load, lat
 	$(BIN)/python -m main_image.demo --hotels $(SAMPLE_HOTELS) --sample-dir $(SAMPLE_DIR) \
 		--warehouse $(WAREHOUSE) --exports $(EXPORTS)
 
-test: setup ## the whole suite: lint, pipeline tests, Airflow end to end, BigQuery emulator
+test: setup setup-system ## the whole suite: lint, pipeline tests, Airflow end to end, BigQuery emulator
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-python
 	$(MAKE) --no-print-directory test-airflow
