@@ -36,9 +36,9 @@ from fake_gcs import FakeStorage
 from main_image import landing
 from main_image import orchestration as orch
 from main_image.bigquery import environment, open_source
-from main_image.bq_emulator import emulator_available, running_emulator
 from main_image.dbt_runner import run_dbt
-from main_image.generate import GenerateConfig, generate
+from main_image.dev.bq_emulator import emulator_available, running_emulator
+from main_image.dev.generate import GenerateConfig, generate
 from main_image.settings import FEEDS
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.timeout(600)]

@@ -1,4 +1,4 @@
-"""Tests of the landing-data generator (plugins/main_image/generate.py).
+"""Tests of the landing-data generator (plugins/main_image/dev/generate/).
 
 The validator below is written from SPEC §2 independently of the generator: a line is
 valid when it parses as a JSON object and follows its feed's rules.
@@ -19,8 +19,8 @@ from urllib.parse import urlparse
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from main_image import generate as generate_module
-from main_image.generate import GenerateConfig, generate
+from main_image.dev.generate import GenerateConfig, generate
+from main_image.dev.generate import config as generate_config
 
 FEEDS = ("images", "image_tags", "obiq_scores", "main_images", "admin_overrides", "user_events")
 HOTELS = 1200  # of the shared landing zone of most tests
@@ -364,9 +364,9 @@ def test_user_events_point_at_images_of_their_hotel(landing: Landing) -> None:
 
 
 def test_images_are_split_into_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(generate_module, "HOTELS_PER_BLOCK", 300)
+    monkeypatch.setattr(generate_config, "HOTELS_PER_BLOCK", 300)
     whole = generate(GenerateConfig(hotels=1000, malformed_rate=0), tmp_path / "whole")
-    monkeypatch.setattr(generate_module, "MAX_LINES_PER_PART", 5_000)
+    monkeypatch.setattr(generate_config, "MAX_LINES_PER_PART", 5_000)
     split = generate(GenerateConfig(hotels=1000, malformed_rate=0), tmp_path / "split")
     parts = sorted((split.deliveries[0] / "images").glob("part-*.jsonl"))
     assert len(parts) >= 3  # parts are cut between blocks of hotels

@@ -193,7 +193,7 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_generate(args: argparse.Namespace) -> int:
-    from main_image.generate import GenerateConfig, generate
+    from main_image.dev.generate import GenerateConfig, generate  # dev tooling, imported here only
 
     if args.hotels < 0:
         raise UsageError("--hotels must be >= 0")
