@@ -12,9 +12,9 @@ again), dies after dbt, and is re-run as a cleared Airflow run would be. On BigQ
 are landed from gs:// and the exports written to gs:// (fake-gcs-server through the official
 google-cloud-storage client, ``gcs_server``), `dbt build --target bq_emulator`; on DuckDB from
 and to local folders. The change log, the snapshot, the rejected records, the run metrics,
-every attempt's scope, the run registry and the export files must be equal (scores within 1e-9): any divergence of a
-`bigquery__` macro from its DuckDB twin, or of the BigQuery warehouse from the DuckDB one,
-shows up here.
+every attempt's scope, the run registry and the export files must be equal (scores within
+1e-9): any divergence of a `bigquery__` macro from its DuckDB twin, or of the BigQuery
+warehouse from the DuckDB one, shows up here.
 
 Run with `make test-bigquery` (needs `.venv-bqemulator`, built by `make setup-bqemulator`).
 """
