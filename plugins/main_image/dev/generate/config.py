@@ -90,6 +90,10 @@ class GenerateConfig:
     change_fraction: float = 0.01  # fraction of hotels touched by each follow-up delivery
     malformed_rate: float = 0.001  # fraction of lines per feed written malformed
     start_date: date = date(2024, 7, 1)  # as_of of delivery 1; delivery k is start + (k-1) days
+    #: the optional fields of the analytics marts (image source, channel, format, camera, GPS;
+    #: search events, searched terms, re-delivered events), from streams of their own: False
+    #: writes exactly what the generator wrote before they existed
+    analytics: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.hotels <= MAX_HOTELS:

@@ -32,6 +32,7 @@ from main_image.dev.generate.feeds import (
     CDN_PREFIX,
     HOTEL_DIGITS,
     IMAGE_ID_DIGITS,
+    draw_events,
     event_rows,
     image_rows,
     override_rows,
@@ -46,6 +47,8 @@ from main_image.dev.generate.images import (
     random_u64,
 )
 from main_image.dev.generate.lines import Lines, Tables, or_null
+from main_image.dev.generate.searches import session_event_rows
+from main_image.dev.generate.streams import Analytics
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,8 @@ def plan_follow_ups(config: GenerateConfig) -> list[FollowUp]:
 
 
 def start_block(
-    rng: np.random.Generator, first_hotel: int, size: int, anchors: np.ndarray
+    rng: np.random.Generator, first_hotel: int, size: int, anchors: np.ndarray,
+    analytics: Analytics | None = None,
 ) -> Block:
     """Draw the initial images of hotels ``first_hotel ..``; anchors get >= 3 images."""
     counts = draw_image_counts(rng, size)
@@ -82,7 +86,7 @@ def start_block(
     is_anchor = np.isin(hotel, anchors)
     images.tag_state[is_anchor] = PENDING  # the anchor's tags arrive in its follow-up delivery
     images.active[is_anchor & (images.ordinal < 2)] = True
-    return Block(first_hotel, size, rng, images, counts)
+    return Block(first_hotel, size, rng, images, counts, analytics)
 
 
 def first_delivery(block: Block, tables: Tables, rate: float) -> Delivery:
@@ -92,15 +96,27 @@ def first_delivery(block: Block, tables: Tables, rate: float) -> Delivery:
     tagged = np.flatnonzero(images.tag_state == TAGGED)
     scored = np.flatnonzero(images.score_version > 0)
     return {
-        "images": [image_rows(tables, images, rows)],
+        "images": [image_rows(tables, images, rows, _seed(block))],
         "image_tags": [tag_rows(rng, tables, images.ids(tagged), version=0)],
         "obiq_scores": [score_rows(rng, tables, images.ids(scored), "v1")],
-        "main_images": [_main_image_rows(block)],
-        "user_events": [event_rows(block, tables, 0, rate)],
+        "main_images": [main_image_rows(block)],
+        "user_events": [_user_events(block, tables, 0, rate)],
     }
 
 
-def _main_image_rows(block: Block) -> np.ndarray:
+def _seed(block: Block) -> int | None:
+    return None if block.analytics is None else block.analytics.seed
+
+
+def _user_events(block: Block, tables: Tables, as_of_day: int, rate: float) -> np.ndarray:
+    """The block's events (main stream); with analytics, carrying the searched terms."""
+    events = draw_events(block, as_of_day, rate)
+    if block.analytics is None:
+        return event_rows(tables, events)
+    return session_event_rows(tables, block.analytics, events)
+
+
+def main_image_rows(block: Block) -> np.ndarray:
     """The frontend's current main images: mostly an image of the hotel, some unknown ids."""
     rng, counts, images = block.rng, block.image_count, block.images
     u = rng.random(block.size)
@@ -146,8 +162,9 @@ def follow_up(
     rescore = _rescore(block, old, new)
 
     delivered = np.concatenate([changed, new])
+    shuffled = rng.permutation(len(delivered))
     return {
-        "images": [image_rows(tables, images, delivered[rng.permutation(len(delivered))])],
+        "images": [image_rows(tables, images, delivered[shuffled], _seed(block))],
         "image_tags": [
             tag_rows(rng, tables, images.ids(v4_tagged), version=0),
             tag_rows(rng, tables, images.ids(retag), version=1),
@@ -157,7 +174,7 @@ def follow_up(
             score_rows(rng, tables, images.ids(rescore[1]), "v2"),
         ],
         "admin_overrides": [_overrides(block, tables, touched, anchor, as_of_day)],
-        "user_events": [event_rows(block, tables, as_of_day, rate)],
+        "user_events": [_user_events(block, tables, as_of_day, rate)],
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from main_image.dev.generate.config import (
@@ -15,6 +17,7 @@ from main_image.dev.generate.config import (
     TAGS,
     image_ids,
 )
+from main_image.dev.generate.image_fields import append_image_fields
 from main_image.dev.generate.images import Block, Images, random_u64
 from main_image.dev.generate.lines import (
     BOOLEANS,
@@ -29,7 +32,10 @@ HOTEL_DIGITS, IMAGE_ID_DIGITS, SIZE_DIGITS = 8, 13, 4
 CDN_PREFIX = "https://cdn.example.com/images/"
 
 
-def image_rows(tables: Tables, images: Images, rows: np.ndarray) -> np.ndarray:
+def image_rows(
+    tables: Tables, images: Images, rows: np.ndarray, analytics_seed: int | None = None
+) -> np.ndarray:
+    """The image lines of ``rows``; with ``analytics_seed``, the optional analytics fields too."""
     lines = Lines(len(rows))
     lines.text('{"hotel_id":').integer(images.hotel[rows], HOTEL_DIGITS)
     lines.text(',"image_id":').integer(images.ids(rows), IMAGE_ID_DIGITS)
@@ -39,25 +45,29 @@ def image_rows(tables: Tables, images: Images, rows: np.ndarray) -> np.ndarray:
     lines.text(',"created_at":"')
     tables.timestamp(lines, images.created_day[rows], images.created_second[rows])
     lines.text('","is_active":').pick(BOOLEANS, images.active[rows].astype(np.int64))
-    lines.text(',"hash":"').hex(images.hash[rows]).text('"}')
-    return lines.lines()
+    lines.text(',"hash":"').hex(images.hash[rows]).text('"')
+    if analytics_seed is not None:
+        append_image_fields(lines, tables, images, rows, analytics_seed)
+    return lines.text("}").lines()
 
 
 def tag_rows(
-    rng: np.random.Generator, tables: Tables, ids: np.ndarray, version: int
+    rng: np.random.Generator, tables: Tables, ids: np.ndarray, version: int,
+    max_tags: int = MAX_TAGS_PER_RECORD, p_empty: float = P_EMPTY_TAGS,
 ) -> np.ndarray:
-    """One record per image id: 1..6 distinct tags of one model version (a few empty)."""
+    """One record per image id: 1..``max_tags`` distinct tags of one model version (a share
+    ``p_empty`` of the records empty)."""
     n = len(ids)
-    tag_count = np.minimum(1 + rng.poisson(1.5, n), MAX_TAGS_PER_RECORD)
-    tag_count[rng.random(n) < P_EMPTY_TAGS] = 0
+    tag_count = np.minimum(1 + rng.poisson(1.5, n), max_tags)
+    tag_count[rng.random(n) < p_empty] = 0
     # weighted sampling without replacement: the smallest Exp(1)/weight keys win
     keys = rng.exponential(size=(n, len(TAGS))) / TAG_WEIGHTS
-    tags = np.argsort(keys, axis=1)[:, :MAX_TAGS_PER_RECORD]
-    probability = np.rint(100 * np.sqrt(rng.random((n, MAX_TAGS_PER_RECORD)))).astype(np.int64)
+    tags = np.argsort(keys, axis=1)[:, :max_tags]
+    probability = np.rint(100 * np.sqrt(rng.random((n, max_tags)))).astype(np.int64)
     entry = tables.tag_entry_index(version, tags, probability)
 
     lines = Lines(n).text('{"image_id":').integer(ids, IMAGE_ID_DIGITS).text(',"tags":[')
-    for slot in range(MAX_TAGS_PER_RECORD):
+    for slot in range(max_tags):
         used = tag_count > slot
         if slot > 0:
             lines.pick(COMMA_OR_NOTHING, used.astype(np.int64))
@@ -74,7 +84,23 @@ def score_rows(
     return lines.text(f',"version":"{version}"}}').lines()
 
 
-def event_rows(block: Block, tables: Tables, as_of_day: int, rate: float) -> np.ndarray:
+@dataclass
+class Events:
+    """The impressions, clicks and reports of a block for one delivery (main stream)."""
+
+    day: int  # day offset of every event (the day before the delivery's as_of)
+    hotel: np.ndarray
+    image_id: np.ndarray
+    id_a: np.ndarray  # the event id is a UUID made of these two words
+    id_b: np.ndarray
+    kind: np.ndarray  # index into EVENT_TYPES
+    second: np.ndarray
+    term: np.ndarray  # index into ``terms``, -1: no search term (null)
+    user: np.ndarray
+    terms: np.ndarray = field(default_factory=lambda: SEARCH_TERM_TABLE)
+
+
+def draw_events(block: Block, as_of_day: int, rate: float) -> Events:
     """About ``rate`` events per hotel with images, during the day before ``as_of``."""
     rng, counts = block.rng, block.image_count
     local = np.repeat(np.arange(block.size), rng.poisson(rate, block.size) * (counts > 0))
@@ -86,16 +112,30 @@ def event_rows(block: Block, tables: Tables, as_of_day: int, rate: float) -> np.
     second = rng.integers(0, 86_400, n)
     term = rng.integers(0, len(SEARCH_TERMS), n)
     user = rng.integers(0, 1 << 40, n).astype(np.uint64)
+    return Events(as_of_day - 1, hotel, image_ids(hotel, ordinal), a, b, kind, second, term, user)
 
-    lines = Lines(n).text('{"event_id":"')
+
+def event_id(lines: Lines, a: np.ndarray, b: np.ndarray) -> Lines:
+    """A UUID-shaped event id from two random words."""
     lines.hex(a >> np.uint64(32), 8).text("-").hex(a >> np.uint64(16), 4).text("-").hex(a, 4)
-    lines.text("-").hex(b >> np.uint64(48), 4).text("-").hex(b, 12)
-    lines.text('","event_type":"').pick(EVENT_TYPE_TABLE, kind).text('","occurred_at":"')
-    tables.timestamp(lines, np.full(n, as_of_day - 1), second)
-    lines.text('","hotel_id":').integer(hotel, HOTEL_DIGITS)
-    lines.text(',"image_id":').integer(image_ids(hotel, ordinal), IMAGE_ID_DIGITS)
-    lines.text(',"search_term":"').pick(SEARCH_TERM_TABLE, term)
-    return lines.text('","user_id":"u').hex(user, 10).text('"}').lines()
+    return lines.text("-").hex(b >> np.uint64(48), 4).text("-").hex(b, 12)
+
+
+def quoted_or_null(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``"<row>"`` of a byte table per line, ``null`` where ``index`` is -1."""
+    matrix = Lines(len(index)).text('"').pick(table, index).text('"').matrix().copy()
+    return or_null(matrix, index < 0)
+
+
+def event_rows(tables: Tables, events: Events) -> np.ndarray:
+    n = len(events.hotel)
+    lines = event_id(Lines(n).text('{"event_id":"'), events.id_a, events.id_b)
+    lines.text('","event_type":"').pick(EVENT_TYPE_TABLE, events.kind).text('","occurred_at":"')
+    tables.timestamp(lines, np.full(n, events.day), events.second)
+    lines.text('","hotel_id":').integer(events.hotel, HOTEL_DIGITS)
+    lines.text(',"image_id":').integer(events.image_id, IMAGE_ID_DIGITS)
+    lines.text(',"search_term":').raw(quoted_or_null(events.terms, events.term))
+    return lines.text(',"user_id":"u').hex(events.user, 10).text('"}').lines()
 
 
 def override_rows(

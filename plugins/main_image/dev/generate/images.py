@@ -36,6 +36,7 @@ from main_image.dev.generate.config import (
     ZERO_SIZES,
     image_ids,
 )
+from main_image.dev.generate.streams import Analytics
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Images:
     tag_state: np.ndarray  # PENDING, TAGGED or NEVER
     has_v5: np.ndarray
     score_version: np.ndarray  # 0: no score yet
+    delivered_day: np.ndarray  # as_of day offset of the delivery that first carried the image
 
     def append(self, other: Images) -> None:
         for column in dataclasses.fields(self):
@@ -74,6 +76,7 @@ class Block:
     rng: np.random.Generator
     images: Images
     image_count: np.ndarray  # per hotel of the block: ordinals handed out so far
+    analytics: Analytics | None = None  # the analytics fields' streams (None: not written)
 
     def local(self, hotels: np.ndarray) -> np.ndarray:
         return hotels - self.first_hotel
@@ -156,6 +159,7 @@ def new_images(
         ).astype(np.int8),
         has_v5=np.zeros(n, dtype=bool),
         score_version=np.where(rng.random(n) < P_SCORED, 1, 0).astype(np.int8),
+        delivered_day=np.full(n, as_of_day, dtype=np.int64),
     )
 
 

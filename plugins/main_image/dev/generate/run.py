@@ -24,6 +24,7 @@ from main_image.dev.generate.deliveries import (
     start_block,
 )
 from main_image.dev.generate.lines import Tables
+from main_image.dev.generate.streams import Analytics
 from main_image.dev.generate.writer import Sink
 
 
@@ -39,11 +40,16 @@ def _generate_block(
 ) -> None:
     rng = np.random.default_rng([config.seed, index])
     anchors = np.array([p.anchor for p in plans if first <= p.anchor < first + size], np.int64)
-    block = start_block(rng, first, size, anchors)
+    analytics = Analytics.for_block(config.seed, index) if config.analytics else None
+    block = start_block(rng, first, size, anchors, analytics)
     rate = min(EVENTS_PER_HOTEL, MAX_EVENTS_PER_DELIVERY / config.hotels)
     sink.write(rng, 0, first_delivery(block, tables, rate))
+    if analytics is not None:  # the extra lines, after the main ones, with their own stream
+        sink.write(analytics.rng, 0, analytics.take())
     for k, plan in enumerate(plans, start=1):
         sink.write(rng, k, follow_up(block, tables, plan, as_of_day=k, rate=rate))
+        if analytics is not None:
+            sink.write(analytics.rng, k, analytics.take())
 
 
 def generate(
@@ -57,7 +63,7 @@ def generate(
         folder.mkdir(parents=True, exist_ok=True)
     tables = Tables.build(config)
     plans = plan_follow_ups(config)
-    sink = Sink(delivery_dirs, config)
+    sink = Sink.for_deliveries(delivery_dirs, config)
     try:
         for index, first, size in _blocks(config.hotels):
             _generate_block(config, tables, plans, index, first, size, sink)

@@ -22,11 +22,13 @@ from main_image.dev.generate.malformed import Malformed, render, truncate
 
 
 class PartWriter:
-    """One feed of one delivery: ``part-00000.jsonl``, ``part-00001.jsonl``, ... (lazily)."""
+    """One feed of one delivery: ``part-00000.jsonl``, ``part-00001.jsonl``, ... (lazily), or
+    one file of any length named ``file_name``."""
 
-    def __init__(self, folder: Path, ensure_malformed: bool) -> None:
+    def __init__(self, folder: Path, ensure_malformed: bool, file_name: str | None = None) -> None:
         self.folder = folder
         self.ensure_malformed = ensure_malformed
+        self.file_name = file_name
         self.lines = 0  # in finished parts
         self.malformed = 0
         self._part = 0
@@ -38,11 +40,12 @@ class PartWriter:
     def write(self, chunk: Chunk) -> None:
         if chunk.lines == 0:
             return
-        if self._part_lines and self._part_lines + chunk.lines > knobs.MAX_LINES_PER_PART:
+        full = self._part_lines + chunk.lines > knobs.MAX_LINES_PER_PART
+        if self._part_lines and full and self.file_name is None:
             self._finish_part()
         if self._file is None:
             self.folder.mkdir(parents=True, exist_ok=True)
-            path = self.folder / f"part-{self._part:05d}.jsonl"
+            path = self.folder / (self.file_name or f"part-{self._part:05d}.jsonl")
             self._file = open(path, "wb", buffering=1 << 22)  # noqa: SIM115 - closed in _finish_part
         self._file.write(chunk.data)
         self._part_lines += chunk.lines
@@ -79,16 +82,29 @@ class Sink:
     the GIL), in submission order, while the main thread draws the next block.
     """
 
-    def __init__(self, delivery_dirs: list[Path], config: GenerateConfig) -> None:
-        self.rate = config.malformed_rate
-        self.writers = {
-            (d, feed): PartWriter(folder / feed, ensure_malformed=self.rate > 0)
-            for d, folder in enumerate(delivery_dirs)
-            for feed in FEEDS
-        }
+    def __init__(self, writers: dict[tuple[int, str], PartWriter], rate: float) -> None:
+        self.rate = rate
+        self.writers = writers
         self.submitted = dict.fromkeys(FEEDS, 0)  # lines handed over so far, for progress
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate-writer")
         self._pending: deque[Future[None]] = deque()
+
+    @classmethod
+    def for_deliveries(cls, delivery_dirs: list[Path], config: GenerateConfig) -> Sink:
+        """``<delivery>/<feed>/part-*.jsonl`` for every delivery and feed."""
+        rate = config.malformed_rate
+        writers = {
+            (d, feed): PartWriter(folder / feed, ensure_malformed=rate > 0)
+            for d, folder in enumerate(delivery_dirs)
+            for feed in FEEDS
+        }
+        return cls(writers, rate)
+
+    @classmethod
+    def flat(cls, out_dir: Path, feeds: tuple[str, ...], rate: float) -> Sink:
+        """``<out_dir>/<feed>.jsonl``, one file per feed (delivery 0 only)."""
+        writers = {(0, feed): PartWriter(out_dir, rate > 0, f"{feed}.jsonl") for feed in feeds}
+        return cls(writers, rate)
 
     def write(self, rng: np.random.Generator, delivery: int, lines: Delivery) -> None:
         for feed in FEEDS:  # a fixed order keeps the random stream deterministic
