@@ -32,15 +32,21 @@ HOTEL_DIGITS, IMAGE_ID_DIGITS, SIZE_DIGITS = 8, 13, 4
 CDN_PREFIX = "https://cdn.example.com/images/"
 
 
-def image_rows(
-    tables: Tables, images: Images, rows: np.ndarray, analytics_seed: int | None = None
-) -> np.ndarray:
-    """The image lines of ``rows``; with ``analytics_seed``, the optional analytics fields too."""
+def image_head(images: Images, rows: np.ndarray) -> Lines:
+    """``{"hotel_id":..,"image_id":..,"cdn_url":".."``: how every image line starts."""
     lines = Lines(len(rows))
     lines.text('{"hotel_id":').integer(images.hotel[rows], HOTEL_DIGITS)
     lines.text(',"image_id":').integer(images.ids(rows), IMAGE_ID_DIGITS)
     lines.text(f',"cdn_url":"{CDN_PREFIX}').hex(images.url_a[rows]).hex(images.url_b[rows])
-    lines.text('.jpg","width":').integer(images.width[rows], SIZE_DIGITS)
+    return lines.text('.jpg"')
+
+
+def image_rows(
+    tables: Tables, images: Images, rows: np.ndarray, analytics_seed: int | None = None
+) -> np.ndarray:
+    """The image lines of ``rows``; with ``analytics_seed``, the optional analytics fields too."""
+    lines = image_head(images, rows)
+    lines.text(',"width":').integer(images.width[rows], SIZE_DIGITS)
     lines.text(',"height":').integer(images.height[rows], SIZE_DIGITS)
     lines.text(',"created_at":"')
     tables.timestamp(lines, images.created_day[rows], images.created_second[rows])

@@ -30,14 +30,12 @@ from main_image.dev.generate.config import (
 )
 from main_image.dev.generate.deliveries import main_image_rows
 from main_image.dev.generate.feeds import (
-    CDN_PREFIX,
-    HOTEL_DIGITS,
-    IMAGE_ID_DIGITS,
     SIZE_DIGITS,
+    image_head,
     tag_rows,
 )
 from main_image.dev.generate.images import Block, Images, new_images, ragged_arange
-from main_image.dev.generate.lines import BOOLEANS, Lines, Tables
+from main_image.dev.generate.lines import BOOLEANS, Tables
 from main_image.dev.generate.writer import Sink
 
 TASK_FEEDS = ("images", "image_tags", "main_images")
@@ -66,11 +64,8 @@ def _image_counts(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _task_image_rows(tables: Tables, images: Images, rows: np.ndarray) -> np.ndarray:
     """Image lines in the example data's key order, ``created_at`` a plain date."""
-    lines = Lines(len(rows))
-    lines.text('{"hotel_id":').integer(images.hotel[rows], HOTEL_DIGITS)
-    lines.text(',"image_id":').integer(images.ids(rows), IMAGE_ID_DIGITS)
-    lines.text(f',"cdn_url":"{CDN_PREFIX}').hex(images.url_a[rows]).hex(images.url_b[rows])
-    lines.text('.jpg","height":').integer(images.height[rows], SIZE_DIGITS)
+    lines = image_head(images, rows)
+    lines.text(',"height":').integer(images.height[rows], SIZE_DIGITS)
     lines.text(',"width":').integer(images.width[rows], SIZE_DIGITS)
     lines.text(',"is_active":').pick(BOOLEANS, images.active[rows].astype(np.int64))
     lines.text(',"created_at":"').pick(tables.dates, tables.date_index(images.created_day[rows]))
