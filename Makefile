@@ -30,7 +30,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@echo "setup: $(VENV) is ready"
 
 run: setup ## generate sample data and run the pipeline twice (initial load, later delivery) on DuckDB
-	$(BIN)/python -m main_image.demo --hotels $(SAMPLE_HOTELS) --sample-dir $(SAMPLE_DIR) \
+	$(BIN)/python -m main_image.dev.demo --hotels $(SAMPLE_HOTELS) --sample-dir $(SAMPLE_DIR) \
 		--warehouse $(WAREHOUSE) --exports $(EXPORTS)
 
 test: setup setup-system ## the whole suite: lint, pipeline tests, Airflow end to end, BigQuery emulator

@@ -28,5 +28,5 @@ test-airflow-bigquery: setup setup-bqemulator ## `airflow dags test` of the pipe
 		$(BIN)/python -m pytest -q -p no:cacheprovider -m "airflow and bigquery" tests/
 
 bq-emulator: setup setup-bqemulator ## run the emulator in the foreground on 127.0.0.1:$(BQEMU_PORT) (Ctrl-C stops)
-	BQ_EMULATOR_VENV=$(abspath $(BQEMU_VENV)) $(BIN)/python -m main_image.bq_emulator --port $(BQEMU_PORT)
+	BQ_EMULATOR_VENV=$(abspath $(BQEMU_VENV)) $(BIN)/python -m main_image.dev.bq_emulator --port $(BQEMU_PORT)
 

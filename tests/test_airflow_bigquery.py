@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import PipelineHarness, airflow_env, read_jsonl
 from main_image import landing, orchestration
-from main_image.bq_emulator import EmulatorHandle, emulator_available, running_emulator
-from main_image.generate import GenerateConfig, generate
+from main_image.dev.bq_emulator import EmulatorHandle, emulator_available, running_emulator
+from main_image.dev.generate import GenerateConfig, generate
 from main_image.settings import FEEDS
 
 pytestmark = [pytest.mark.airflow, pytest.mark.bigquery, pytest.mark.timeout(900)]

@@ -239,7 +239,7 @@ def cli_args(files: dict[str, list[Path]], as_of: date, out: Path, run_id: str) 
 
 @pytest.fixture(scope="module")
 def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
-    from main_image.generate import GenerateConfig, generate
+    from main_image.dev.generate import GenerateConfig, generate
 
     root = tmp_path_factory.mktemp("airflow_e2e")
     generated = generate(

@@ -9,12 +9,12 @@ the configuration the DAG files read from the environment (``orchestration.Confi
 Generated data (two deliveries, the first with hand-written edge cases of the JSON, regex and
 timestamp macros). Run 1 lands delivery 1; run 2 lands delivery 2 (and finds delivery 1's files
 again), dies after dbt, and is re-run as a cleared Airflow run would be. On BigQuery the files
-are landed from gs:// and the exports written to gs:// (``fake_gcs.FakeStorage``: no GCS
-emulator here), `dbt build --target bq_emulator`; on DuckDB from and to local folders. The change
-log, the snapshot, the rejected records, the run metrics, every attempt's scope, the run
-registry and the export files must be equal (scores within 1e-9): any divergence of a
-`bigquery__` macro from its DuckDB twin, or of the BigQuery warehouse from the DuckDB one,
-shows up here.
+are landed from gs:// and the exports written to gs:// (fake-gcs-server through the official
+google-cloud-storage client, ``gcs_server``), `dbt build --target bq_emulator`; on DuckDB from
+and to local folders. The change log, the snapshot, the rejected records, the run metrics,
+every attempt's scope, the run registry and the export files must be equal (scores within
+1e-9): any divergence of a `bigquery__` macro from its DuckDB twin, or of the BigQuery
+warehouse from the DuckDB one, shows up here.
 
 Run with `make test-bigquery` (needs `.venv-bqemulator`, built by `make setup-bqemulator`).
 """
@@ -22,9 +22,10 @@ Run with `make test-bigquery` (needs `.venv-bqemulator`, built by `make setup-bq
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -32,13 +33,13 @@ from typing import Any
 
 import jinja2
 import pytest
-from fake_gcs import FakeStorage
+from gcs_server import GcsServer, upload_delivery
 from main_image import landing
 from main_image import orchestration as orch
 from main_image.bigquery import environment, open_source
-from main_image.bq_emulator import emulator_available, running_emulator
 from main_image.dbt_runner import run_dbt
-from main_image.generate import GenerateConfig, generate
+from main_image.dev.bq_emulator import emulator_available, running_emulator
+from main_image.dev.generate import GenerateConfig, generate
 from main_image.settings import FEEDS
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.timeout(600)]
@@ -327,14 +328,15 @@ REGISTRY_SQL = """
 """
 
 
-def drive_history(config: orch.Config, landing_dir: Path, history: History, work: Path
-                  ) -> EngineRun:
+def drive_history(config: orch.Config, stage: Callable[[Path], object], history: History,
+                  work: Path) -> EngineRun:
     """Run 1 over delivery 1; run 2 over delivery 2 dies after dbt and is cleared and re-run
     (a new attempt that lands nothing new). Files arrive in the landing zone as a feed would
-    deliver them, so run 2 finds delivery 1's files again (skipped by content hash)."""
-    landing.stage_delivery(history.deliveries[0], landing_dir)
+    deliver them (``stage`` drops a delivery in), so run 2 finds delivery 1's files again
+    (skipped by content hash)."""
+    stage(history.deliveries[0])
     attempts = [run_like_the_dag(config, "scheduled__1", history.dates[0], work / "dbt-1")]
-    landing.stage_delivery(history.deliveries[1], landing_dir)
+    stage(history.deliveries[1])
     attempts.append(run_like_the_dag(config, "scheduled__2", history.dates[1], work / "dbt-2",
                                      die_after_dbt=True))
     attempts.append(run_like_the_dag(config, "scheduled__2", history.dates[1], work / "dbt-3"))
@@ -376,16 +378,20 @@ def duckdb_run(history: History, tmp_path_factory: pytest.TempPathFactory) -> It
             "MAIN_IMAGE_LANDING_DIR": str(work / "landing"),
             "MAIN_IMAGE_EXPORTS_DIR": str(work / "exports"),
         })
-        yield drive_history(config, work / "landing", history, work)
+        stage = functools.partial(landing.stage_delivery, landing_dir=work / "landing")
+        yield drive_history(config, stage, history, work)
 
 
 @pytest.fixture(scope="module")
-def bigquery_run(history: History, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineRun]:
+def bigquery_run(history: History, tmp_path_factory: pytest.TempPathFactory,
+                 gcs_server: GcsServer) -> Iterator[EngineRun]:
     if not emulator_available():
         pytest.skip("BigQuery emulator venv .venv-bqemulator missing: run `make setup-bqemulator`")
     pytest.importorskip("google.cloud.bigquery")
     work = tmp_path_factory.mktemp("bigquery")
-    storage = FakeStorage({"landing": work / "landing-bucket", "exports": work / "exports-bucket"})
+    storage = gcs_server.client()  # the real client, on fake-gcs-server
+    for bucket in ("landing", "exports"):
+        gcs_server.new_bucket(storage, bucket)
     with running_emulator(timeout=120) as emu, pytest.MonkeyPatch.context() as monkeypatch:
         config = _config(monkeypatch, {
             "MAIN_IMAGE_DBT_TARGET": "bq_emulator",
@@ -398,7 +404,8 @@ def bigquery_run(history: History, tmp_path_factory: pytest.TempPathFactory) -> 
             "MAIN_IMAGE_WAREHOUSE": str(work / "must-not-exist.duckdb"),
         })
         config = dataclasses.replace(config, storage_client=storage)
-        run = drive_history(config, work / "landing-bucket" / "feeds", history, work)
+        stage = functools.partial(upload_delivery, storage, bucket="landing", prefix="feeds")
+        run = drive_history(config, stage, history, work)
         assert not (work / "must-not-exist.duckdb").exists()
         yield run
 

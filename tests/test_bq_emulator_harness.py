@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from main_image.bq_emulator import (
+from main_image.dev.bq_emulator import (
     EmulatorError,
     EmulatorHandle,
     emulator_available,

@@ -1,4 +1,4 @@
-"""Tests of the landing-data generator (plugins/main_image/generate.py).
+"""Tests of the landing-data generator (plugins/main_image/dev/generate/).
 
 The validator below is written from SPEC §2 independently of the generator: a line is
 valid when it parses as a JSON object and follows its feed's rules.
@@ -6,6 +6,7 @@ valid when it parses as a JSON object and follows its feed's rules.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import statistics
@@ -19,8 +20,8 @@ from urllib.parse import urlparse
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from main_image import generate as generate_module
-from main_image.generate import GenerateConfig, generate
+from main_image.dev.generate import GenerateConfig, generate
+from main_image.dev.generate import config as generate_config
 
 FEEDS = ("images", "image_tags", "obiq_scores", "main_images", "admin_overrides", "user_events")
 HOTELS = 1200  # of the shared landing zone of most tests
@@ -76,6 +77,25 @@ def is_date_or_timestamp(value: Any) -> bool:
     return True
 
 
+def is_degrees(value: Any, limit: float) -> bool:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and -limit <= value <= limit
+
+
+#: SPEC §2's optional image fields and what each must be when present (null: absent)
+OPTIONAL_IMAGE_FIELDS = {
+    "source": is_text,
+    "channel": lambda v: v in ("upload", "stream", "feed"),
+    "uploaded_at": is_timestamp,
+    "mime_type": lambda v: isinstance(v, str) and bool(re.fullmatch(r"image/[a-z0-9.+-]+", v)),
+    "file_size_bytes": lambda v: is_int(v, 1),
+    "camera_make": is_text,
+    "camera_model": is_text,
+    "gps_lat": lambda v: is_degrees(v, 90),
+    "gps_lon": lambda v: is_degrees(v, 180),
+}
+
+
 def valid_image(r: dict) -> bool:
     return (
         is_int(r.get("hotel_id"), 1) and is_int(r.get("image_id"), 1000)
@@ -83,6 +103,8 @@ def valid_image(r: dict) -> bool:
         and is_date_or_timestamp(r.get("created_at")) and isinstance(r.get("is_active"), bool)
         and isinstance(r.get("hash"), str) and bool(HASH.match(r["hash"]))
         and is_url(r.get("cdn_url"))
+        and all(r.get(name) is None or check(r[name])
+                for name, check in OPTIONAL_IMAGE_FIELDS.items())
     )
 
 
@@ -125,10 +147,16 @@ def valid_override(r: dict) -> bool:
 
 
 def valid_event(r: dict) -> bool:
+    """SPEC §2: a search carries a term and no image; the others an image and the term the
+    user had searched, if any."""
+    kind, term = r.get("event_type"), r.get("search_term")
+    if kind == "search":
+        shown = r.get("image_id") is None and is_text(term)
+    else:
+        shown = kind in ("impression", "click", "report") and is_int(r.get("hotel_id"), 1) and (
+            is_int(r.get("image_id"), 1000) and (term is None or isinstance(term, str)))
     return (
-        r.get("event_type") in ("impression", "click", "report") and is_text(r.get("event_id"))
-        and is_timestamp(r.get("occurred_at")) and is_int(r.get("hotel_id"), 1)
-        and is_int(r.get("image_id"), 1000) and isinstance(r.get("search_term"), str)
+        shown and is_text(r.get("event_id")) and is_timestamp(r.get("occurred_at"))
         and is_text(r.get("user_id"))
     )
 
@@ -352,21 +380,30 @@ def test_main_images_are_the_frontends_current_state(landing: Landing) -> None:
     assert any(r["value"] and r["value"]["image_id"] not in first for r in records)
 
 
+def shown_events(landing: Landing, delivery: int) -> list[dict]:
+    """Impressions, clicks and reports of a delivery, each event once (by event_id)."""
+    events = {}
+    for record in landing.records(delivery, "user_events"):
+        if record["event_type"] != "search":
+            events.setdefault(record["event_id"], record)
+    return list(events.values())
+
+
 def test_user_events_point_at_images_of_their_hotel(landing: Landing) -> None:
     owner = {i: r["hotel_id"] for i, r in image_states(landing, 3).items()}
     for delivery in (1, 2, 3):
-        events = landing.records(delivery, "user_events")
+        events = shown_events(landing, delivery)
         assert 1.5 * HOTELS < len(events) < 2.5 * HOTELS
         for event in events[:500]:
             assert owner.get(event["image_id"], event["hotel_id"]) == event["hotel_id"]
-    types = Counter(e["event_type"] for e in landing.records(1, "user_events"))
-    assert types["impression"] > types["click"] > 0
+    types = Counter(e["event_type"] for e in shown_events(landing, 1))
+    assert types["impression"] > types["click"] > types["report"] > 0
 
 
 def test_images_are_split_into_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(generate_module, "HOTELS_PER_BLOCK", 300)
+    monkeypatch.setattr(generate_config, "HOTELS_PER_BLOCK", 300)
     whole = generate(GenerateConfig(hotels=1000, malformed_rate=0), tmp_path / "whole")
-    monkeypatch.setattr(generate_module, "MAX_LINES_PER_PART", 5_000)
+    monkeypatch.setattr(generate_config, "MAX_LINES_PER_PART", 5_000)
     split = generate(GenerateConfig(hotels=1000, malformed_rate=0), tmp_path / "split")
     parts = sorted((split.deliveries[0] / "images").glob("part-*.jsonl"))
     assert len(parts) >= 3  # parts are cut between blocks of hotels
@@ -415,3 +452,66 @@ def test_small_runs_always_demonstrate_delivery_2(
     landing = run(tmp_path_factory.mktemp("small"), **config)
     check_delivery_2(landing)
     assert dict(landing.invalid) == {f: n for f, n in landing.result.malformed.items() if n}
+
+
+# --------------------------------------------------------------------------------------------
+# The analytics fields come from streams of their own
+# --------------------------------------------------------------------------------------------
+
+#: sha256 over (path, bytes) of every file the generator wrote for PRE_ANALYTICS_CONFIG before the
+#: analytics fields existed: with them switched off, it writes exactly that again. (numpy's
+#: Generator streams may change between numpy releases; numpy is pinned in requirements.txt.)
+PRE_ANALYTICS_CONFIG = dict(hotels=2100, seed=3, deliveries=3, change_fraction=0.05,
+                            malformed_rate=0.003)
+PRE_ANALYTICS_SHA256 = "605e7da210008f0ebd36edb7d4a457c845f642ec47e43d8ea71412758f72a629"
+ANALYTICS_IMAGE_FIELDS = set(OPTIONAL_IMAGE_FIELDS)
+
+
+def tree_digest(out: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(out.rglob("*.jsonl")):
+        digest.update(path.relative_to(out).as_posix().encode() + b"\n")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_without_analytics_the_output_is_byte_for_byte_the_earlier_one(tmp_path: Path) -> None:
+    generate(GenerateConfig(**PRE_ANALYTICS_CONFIG, analytics=False), tmp_path)
+    assert tree_digest(tmp_path) == PRE_ANALYTICS_SHA256
+
+
+def main_stream_records(landing: Landing, delivery: int, feed: str) -> list[dict]:
+    """The records of the main stream: analytics fields, search events, second deliveries and
+    searched terms left out."""
+    records, seen = [], set()
+    for record in landing.records(delivery, feed):
+        if feed == "user_events":
+            if record["event_type"] == "search" or record["event_id"] in seen:
+                continue
+            seen.add(record["event_id"])
+            record = {k: v for k, v in record.items() if k != "search_term"}
+        records.append({k: v for k, v in record.items() if k not in ANALYTICS_IMAGE_FIELDS})
+    return records
+
+
+def test_analytics_fields_leave_every_other_value_as_it_was(tmp_path: Path) -> None:
+    config = dict(PRE_ANALYTICS_CONFIG, hotels=700)
+    with_analytics = run(tmp_path / "with", **config)
+    without = run(tmp_path / "without", **config, analytics=False)
+    for delivery in (1, 2, 3):
+        for feed in FEEDS:
+            assert main_stream_records(with_analytics, delivery, feed) == main_stream_records(
+                without, delivery, feed
+            ), (delivery, feed)
+    assert with_analytics.result.lines["images"] == without.result.lines["images"]
+    assert with_analytics.result.lines["user_events"] > without.result.lines["user_events"]
+
+
+def test_the_cli_writes_the_pre_analytics_data_on_request(tmp_path: Path) -> None:
+    from main_image.cli import main
+
+    args = ["--hotels", "2100", "--seed", "3", "--deliveries", "3", "--change-fraction", "0.05",
+            "--malformed-rate", "0.003", "--out", str(tmp_path)]
+    assert main(["generate", *args, "--no-analytics-fields"]) == 0
+    assert tree_digest(tmp_path) == PRE_ANALYTICS_SHA256
+    assert main(["generate", "--malformed-rate", "2", *args[:-4], "--out", str(tmp_path)]) == 2

@@ -143,13 +143,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     generate = commands.add_parser(
-        "generate", help="write realistic landing files (deliveries of every feed)"
+        "generate",
+        help="write realistic landing files (deliveries of every feed, or the task's format)",
+    )
+    generate.add_argument(
+        "--format",
+        dest="data_format",
+        choices=("deliveries", "task"),
+        default="deliveries",
+        help="deliveries: OUT/delivery-NN/<feed>/part-*.jsonl of every feed (default); task: "
+        "OUT/images.jsonl, image_tags.jsonl, main_images.jsonl in the original task's shape",
     )
     generate.add_argument("--hotels", type=int, required=True)
     generate.add_argument("--seed", type=int, default=42)
     generate.add_argument("--out", type=Path, required=True)
     generate.add_argument("--deliveries", type=int, default=2)
     generate.add_argument("--change-fraction", dest="change_fraction", type=float, default=0.01)
+    generate.add_argument(
+        "--malformed-rate",
+        dest="malformed_rate",
+        type=float,
+        default=0.001,
+        help="share of lines that get a defective copy (default 0.001)",
+    )
+    generate.add_argument(
+        "--no-analytics-fields",
+        dest="analytics",
+        action="store_false",
+        help="leave out the analytics fields (image source, channel, format, camera, GPS; "
+        "search events): the data of the pipeline's first version, byte for byte",
+    )
     generate.add_argument(
         "--start-date",
         dest="start_date",
@@ -193,16 +216,29 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_generate(args: argparse.Namespace) -> int:
-    from main_image.generate import GenerateConfig, generate
+    # dev tooling: imported here only, so that production code never loads it
+    from main_image.dev.generate import GenerateConfig, generate
+    from main_image.dev.generate.task_format import generate_task
 
     if args.hotels < 0:
         raise UsageError("--hotels must be >= 0")
+    if not 0.0 <= args.malformed_rate <= 1.0:
+        raise UsageError("--malformed-rate must be in [0, 1]")
+    start_date = parse_as_of(args.start_date)
+    if args.data_format == "task":
+        task = generate_task(args.hotels, args.out, args.seed, args.malformed_rate, start_date,
+                             progress=progress)
+        for feed, path in task.files.items():
+            print(f"{path}\tlines={task.lines[feed]}")
+        return 0
     config = GenerateConfig(
         hotels=args.hotels,
         seed=args.seed,
         deliveries=args.deliveries,
         change_fraction=args.change_fraction,
-        start_date=parse_as_of(args.start_date),
+        malformed_rate=args.malformed_rate,
+        start_date=start_date,
+        analytics=args.analytics,
     )
     result = generate(config, args.out, progress=progress)
     for delivery, as_of in zip(result.deliveries, result.as_of_dates, strict=True):

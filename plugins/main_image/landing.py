@@ -84,23 +84,6 @@ def stage_delivery(delivery_dir: Path, landing_dir: Path) -> list[Path]:
     return staged
 
 
-def write_sample(
-    landing_dir: Path,
-    sample_dir: Path,
-    hotels: int = 200,
-    seed: int = 42,
-    deliveries: int = 3,
-) -> list[Path]:
-    """Generate `deliveries` deliveries into `sample_dir` and stage the first one.
-
-    Returns the delivery folders that were *not* staged (drop them in with ``stage``)."""
-    from main_image.generate import GenerateConfig, generate
-
-    result = generate(GenerateConfig(hotels=hotels, seed=seed, deliveries=deliveries), sample_dir)
-    stage_delivery(result.deliveries[0], landing_dir)
-    return list(result.deliveries[1:])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m main_image.landing", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -129,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.if_empty and existing:
             print(f"landing: {landing_dir} already holds {existing} files; nothing generated")
             return 0
+        from main_image.dev.sample import write_sample  # dev tooling: only for this command
+
         pending = write_sample(landing_dir, args.sample_dir, args.hotels, args.seed,
                                args.deliveries)
         print(f"landing: staged the first delivery of {args.hotels} hotels into {landing_dir}")

@@ -16,7 +16,7 @@ Usage::
     with running_emulator() as emu:
         ...  # dbt profile: method oauth-secrets, token dummy, api_endpoint emu.endpoint
 
-    python -m main_image.bq_emulator --port 9050   # foreground, Ctrl-C to stop
+    python -m main_image.dev.bq_emulator --port 9050   # foreground, Ctrl-C to stop
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_VENV = REPO_ROOT / ".venv-bqemulator"
 DEFAULT_PROJECT = "main-image-local"
 HOST = "127.0.0.1"

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from main_image.cli import progress
-from main_image.generate import GenerateConfig, generate
+from main_image.dev.generate import GenerateConfig, generate
 from main_image.landing import discover_files
 from main_image.pipeline import OutputPaths, RunResult, run_pipeline
 from main_image.settings import FEEDS
