@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MAX_ID = 2**63 - 1
+#: Ids are at most 2**53 - 1, the largest integer every JSON client reads exactly.
+MAX_ID = 2**53 - 1
 THIRTY_DAYS = 30 * 24 * 3600
+
+
 HotelId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
@@ -24,12 +27,25 @@ class Error(BaseModel):
 
 
 class UploadLinkRequest(BaseModel):
-    model_config = ConfigDict(strict=True)
-
     hotel_id: HotelId
     source: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
     expires_in_seconds: Annotated[int, Field(gt=0, le=THIRTY_DAYS)]
     max_files: Annotated[int, Field(ge=1, le=10_000)] | None = None
+
+    @field_validator("hotel_id", "expires_in_seconds", "max_files", mode="before")
+    @classmethod
+    def json_integer(cls, value: Any) -> Any:
+        """7 and 7.0 are the same JSON number; "7" and true are not numbers."""
+        if isinstance(value, str | bool):
+            raise ValueError("must be a JSON integer")
+        return value
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def json_string(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError("must be a JSON string")
+        return value
 
 
 class UploadLink(BaseModel):

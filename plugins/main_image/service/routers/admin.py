@@ -68,9 +68,7 @@ def image_metadata(image_id: ImageId, svc: Svc) -> ImageMetadata:
 def _cursor(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit() or len(text) > 19:
-        raise HTTPException(422, "cursor: use the next_cursor of the previous page")
-    return int(text)
+    return int(text)  # the Query pattern admits only digits
 
 
 @router.get(
@@ -83,7 +81,10 @@ def list_hotel_images(
     hotel_id: HotelPath,
     svc: Svc,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=32)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(pattern=r"^[0-9]{1,16}$", description="the next_cursor of the previous page"),
+    ] = None,
 ) -> ImagePage:
     page, after = catalog.hotel_images(svc.factory, hotel_id, limit, _cursor(cursor))
     return ImagePage(
