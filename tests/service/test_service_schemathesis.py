@@ -15,8 +15,8 @@ import schemathesis
 from conftest import ADMIN, settings
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import settings as hypothesis_settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 EXAMPLES = 20
 
