@@ -59,11 +59,17 @@ def test_frontend_token_is_not_admin(service) -> None:
         {"hotel_id": "7"},
         {"max_files": 0},
         {"source": ""},
+        {"source": "   "},
+        {"source": "a\u0000b"},
+        {"source": "\ud800x"},
     ],
-)
+    ids=["hotel0", "expiry0", "expiry31d", "hotel-string", "files0", "empty", "spaces", "nul",
+         "surrogate"],
+)  # fmt: skip
 def test_create_link_bad_body(service, change) -> None:
-    body = {"hotel_id": 7, "source": "p", "expires_in_seconds": 60, **change}
-    response = service.client.post("/v1/upload-links", json=body, headers=admin())
+    body = json.dumps({"hotel_id": 7, "source": "p", "expires_in_seconds": 60, **change})
+    headers = {**admin(), "Content-Type": "application/json"}
+    response = service.client.post("/v1/upload-links", content=body, headers=headers)
     assert response.status_code == 422, response.text
 
 

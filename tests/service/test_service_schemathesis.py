@@ -2,8 +2,8 @@
 invalid inputs, zero 5xx answers and zero schema violations (status codes, content types,
 response bodies, and the rejection of what the schema calls invalid).
 
-Sized for the suite's budget: a few dozen examples per operation on SQLite. Uploads use a real
-link (forged tokens are covered by the contract tests), so generated multipart bodies reach
+Sized for the suite's budget: 20 examples per operation, on PostgreSQL where available.
+Uploads use a real link (forged tokens are covered by the contract tests), so generated multipart bodies reach
 the parser and the image decoder."""
 
 from __future__ import annotations
@@ -21,16 +21,31 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 EXAMPLES = 20
 
 
+def _database_url(request: pytest.FixtureRequest, root: Path) -> str:
+    """PostgreSQL when its binaries are here (stricter: NUL bytes, 64-bit integers), else
+    SQLite; the contract tests run on both."""
+    try:
+        return request.getfixturevalue("pg_url")
+    except pytest.skip.Exception:
+        return f"sqlite:///{root / 'service.db'}"
+
+
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory):
+def app(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
     from main_image.service.app import create_app
 
     root: Path = tmp_path_factory.mktemp("schemathesis")
-    application = create_app(
-        settings(
-            root, f"sqlite:///{root / 'service.db'}", auto_migrate=True, max_file_bytes=200_000
-        )
-    )
+    url = _database_url(request, root)
+    if url.startswith("postgresql"):  # the contract tests may have used it: empty it
+        from main_image.service import db, migrations
+        from sqlalchemy import text
+
+        engine = db.make_engine(url)
+        migrations.upgrade(engine)
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {', '.join(db.table_names())} RESTART IDENTITY"))
+        engine.dispose()
+    application = create_app(settings(root, url, auto_migrate=True, max_file_bytes=200_000))
     with TestClient(application) as client:
         link = client.post(
             "/v1/upload-links",

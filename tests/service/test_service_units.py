@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import os
-import socket
+import queue
+import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -148,9 +150,6 @@ def test_ids_come_from_the_configured_range(tmp_path: Path) -> None:
 
 
 def test_serve_starts_and_answers(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(REPO / "plugins"),
@@ -161,7 +160,7 @@ def test_serve_starts_and_answers(tmp_path: Path) -> None:
     }
     command = [sys.executable, "-m", "main_image.cli", "serve", "--host", "127.0.0.1"]
     missing = subprocess.run(
-        [*command, "--port", str(port)],
+        [*command, "--port", "0"],
         env={k: v for k, v in env.items() if k != "MAIN_IMAGE_LINK_SECRET"},
         capture_output=True,
         text=True,
@@ -173,25 +172,32 @@ def test_serve_starts_and_answers(tmp_path: Path) -> None:
         .splitlines()[-1]
         .endswith("missing secret(s): MAIN_IMAGE_LINK_SECRET (no defaults)")
     )
+    # port 0: the server binds a free port and says which (no race with other processes)
     process = subprocess.Popen(
-        [*command, "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
+        [*command, "--port", "0"], env=env, stderr=subprocess.PIPE, text=True
     )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stderr], daemon=True
+    ).start()
     try:
-        for _ in range(600):
+        deadline, url = time.monotonic() + 120, None
+        while url is None and time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/docs", timeout=1) as docs:
-                    assert docs.status == 200
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read()
-                time.sleep(0.1)
-        else:
-            pytest.fail("main-image serve did not answer")
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                assert process.poll() is None, "main-image serve exited"
+                continue
+            found = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
+            url = found.group(1) if found else None
+        assert url, "main-image serve did not report its address"
+        with urllib.request.urlopen(f"{url}/docs", timeout=10) as docs:
+            assert docs.status == 200
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/v1/stats",
+            f"{url}/v1/stats",
             headers={"Authorization": f"Bearer {SECRETS['MAIN_IMAGE_ADMIN_TOKEN']}"},
         )
-        with urllib.request.urlopen(request, timeout=5) as answer:
+        with urllib.request.urlopen(request, timeout=10) as answer:
             assert answer.status == 200
     finally:
         process.terminate()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 
 from main_image.service import db, migrations, outbox
 from main_image.service.blobs import BlobStore, open_store
@@ -81,4 +84,13 @@ def create_app(
     app.state.services = build_services(settings, blobs, landing)
     for router in (public.router, partners.router, admin.router):
         app.include_router(router)
+    app.add_exception_handler(RequestValidationError, validation_error)
     return app
+
+
+async def validation_error(_request: Request, error: Exception) -> Response:
+    """FastAPI's 422 body, rendered ASCII-safe: the echoed input may hold a lone surrogate
+    ("\\ud800" is valid JSON but no UTF-8), which the default handler cannot encode (a 500)."""
+    assert isinstance(error, RequestValidationError)
+    body = json.dumps({"detail": jsonable_encoder(error.errors())}, ensure_ascii=True)
+    return Response(body, status_code=422, media_type="application/json")

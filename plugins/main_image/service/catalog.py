@@ -50,7 +50,7 @@ def create_link(
     claims = LinkClaims(
         link_id=secrets.token_hex(16),
         hotel_id=hotel_id,
-        source=source.strip(),
+        source=source,
         expires_at=(created + timedelta(seconds=expires_in_seconds)).replace(microsecond=0),
         max_files=max_files or settings.default_link_max_files,
     )

@@ -28,7 +28,15 @@ class Error(BaseModel):
 
 class UploadLinkRequest(BaseModel):
     hotel_id: HotelId
-    source: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+    source: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+            description="who delivers the images: printable text, not only spaces",
+        ),
+    ]
     expires_in_seconds: Annotated[int, Field(gt=0, le=THIRTY_DAYS)]
     max_files: Annotated[int, Field(ge=1, le=10_000)] | None = None
 
@@ -45,6 +53,10 @@ class UploadLinkRequest(BaseModel):
     def json_string(cls, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueError("must be a JSON string")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (\ud800) is no text a database stores
+            raise ValueError("must be valid Unicode text") from None
         return value
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from main_image.service import catalog, imaging, streaming
+from main_image.service.db import IdRangeExhausted
 from main_image.service.routers.deps import Services, services
 from main_image.service.schemas import UploadedImage, UploadResult, errors
 
@@ -72,7 +73,7 @@ def _store_all(svc: Services, claims, received, infos) -> list[UploadedImage]:
     status_code=201,
     response_model=UploadResult,
     openapi_extra=MULTIPART,
-    responses=errors(401, 410, 413, 415, 422),
+    responses=errors(401, 410, 413, 415, 422, 503),
     summary="Upload one or many images (multipart field `files`) through an upload link",
     description="All files of a request are accepted or none: one file that is not a real "
     "JPEG, PNG, WebP or GIF refuses the request (415). Each file counts against the link's "
@@ -108,6 +109,8 @@ async def upload(
         images = await run_in_threadpool(_store_all, svc, claims, received, infos)
     except catalog.LinkRefused as refused:
         raise HTTPException(refused.status, refused.detail) from None
+    except IdRangeExhausted as error:  # an operator must widen MAIN_IMAGE_IMAGE_ID_MAX
+        raise HTTPException(503, str(error)) from None
     finally:
         streaming.discard(received)
     return UploadResult(images=images)
