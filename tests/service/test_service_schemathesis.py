@@ -3,8 +3,8 @@ invalid inputs, zero 5xx answers and zero schema violations (status codes, conte
 response bodies, and the rejection of what the schema calls invalid).
 
 Sized for the suite's budget: 20 examples per operation, on PostgreSQL where available.
-Uploads use a real link (forged tokens are covered by the contract tests), so generated multipart bodies reach
-the parser and the image decoder."""
+Uploads use a real link (forged tokens are covered by the contract tests), so generated
+multipart bodies reach the parser and the image decoder."""
 
 from __future__ import annotations
 

@@ -90,6 +90,9 @@ class OutboxRecord(Base):
     """An ``images`` feed record written in the transaction of its change, until drained."""
 
     __tablename__ = "outbox"
+    #: Outbox ids name the landing files, so they are never reused, even after every row was
+    #: drained (SQLite reuses the largest rowid + 1 without AUTOINCREMENT).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     image_id: Mapped[int] = mapped_column(BigInteger)

@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("image_id", sa.BigInteger, nullable=False),
         sa.Column("payload", sa.Text, nullable=False),
         sa.Column("created_at", TZ, nullable=False),
+        sqlite_autoincrement=True,  # ids name the landing files: never reused after a drain
     )
     op.create_table(
         "id_allocator",
