@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pgcluster
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+
+from . import pgcluster
 
 ADMIN = "admin-token-for-tests-0123456789"
 FRONTEND = "frontend-token-for-tests-0123456"

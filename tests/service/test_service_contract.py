@@ -8,12 +8,13 @@ import hashlib
 import json
 from datetime import timedelta
 
-import imagegen
 import pytest
-from conftest import admin
 from main_image.service.db import UploadLink, now, transaction
 from main_image.service.settings import DEFAULT_ID_MIN
 from sqlalchemy import update
+
+from . import imagegen
+from .conftest import admin
 
 JPEG = imagegen.jpeg(seed=1)
 PNG = imagegen.encoded("PNG", seed=2)
@@ -43,7 +44,7 @@ def test_create_link_needs_the_admin_token(service, headers) -> None:
 
 
 def test_frontend_token_is_not_admin(service) -> None:
-    from conftest import FRONTEND
+    from .conftest import FRONTEND
 
     body = {"hotel_id": 7, "source": "p", "expires_in_seconds": 60}
     headers = {"Authorization": f"Bearer {FRONTEND}"}
@@ -127,7 +128,7 @@ def test_forged_and_unknown_tokens_are_401(service) -> None:
         "another-secret-0123456789", LinkClaims("abc", 7, "p", now() + timedelta(hours=1), 5)
     )
     assert service.upload(other_secret, jpg()).status_code == 401
-    from conftest import SECRET
+    from .conftest import SECRET
 
     unknown = sign_link(SECRET, LinkClaims("f" * 32, 7, "p", now() + timedelta(hours=1), 5))
     assert service.upload(unknown, jpg()).status_code == 401

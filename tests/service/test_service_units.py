@@ -15,11 +15,12 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-import imagegen
 import pytest
 from main_image.service import auth, imaging
 from main_image.service.settings import SettingsError, from_env
 from PIL import Image
+
+from . import imagegen
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = {
