@@ -181,7 +181,7 @@ def set_active(
     factory: sessionmaker[Session], settings: Settings, image_id: int, is_active: bool
 ) -> Image | None:
     with transaction(factory) as session:
-        image = live_image(session, image_id)
+        image = live_image(session, image_id, lock=True)
         if image is None:
             return None
         if image.is_active != is_active:
@@ -193,7 +193,7 @@ def set_active(
 def delete_image(factory: sessionmaker[Session], settings: Settings, image_id: int) -> bool:
     """Soft delete: the row stays (ids are never reused), the feed says inactive."""
     with transaction(factory) as session:
-        image = live_image(session, image_id)
+        image = live_image(session, image_id, lock=True)
         if image is None:
             return False
         image.is_active = False

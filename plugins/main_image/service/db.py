@@ -206,7 +206,8 @@ def table_names() -> list[str]:
     return list(Base.metadata.tables)
 
 
-def live_image(session: Session, image_id: int) -> Image | None:
-    return session.scalars(
-        select(Image).where(Image.image_id == image_id, Image.deleted_at.is_(None))
-    ).one_or_none()
+def live_image(session: Session, image_id: int, lock: bool = False) -> Image | None:
+    """The image unless deleted; `lock` holds its row until commit (PostgreSQL), so concurrent
+    changes of one image are serialized and their feed records keep their order."""
+    query = select(Image).where(Image.image_id == image_id, Image.deleted_at.is_(None))
+    return session.scalars(query.with_for_update() if lock else query).one_or_none()
