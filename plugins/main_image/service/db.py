@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -92,7 +93,7 @@ class OutboxRecord(Base):
     __tablename__ = "outbox"
     #: Outbox ids name the landing files, so they are never reused, even after every row was
     #: drained (SQLite reuses the largest rowid + 1 without AUTOINCREMENT).
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__: ClassVar[dict[str, bool]] = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     image_id: Mapped[int] = mapped_column(BigInteger)
