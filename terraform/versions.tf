@@ -23,6 +23,11 @@ terraform {
       source  = "hashicorp/google-beta"
       version = "~> 6.50"
     }
+    # The image service's generated secrets and database password (service.tf).
+    random = {
+      source  = "hashicorp/random"
+      version = "~> 3.6"
+    }
   }
 
   # State lives in a GCS bucket in production. Keep the backend in a separate,

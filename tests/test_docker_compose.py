@@ -22,6 +22,7 @@ AIRFLOW_SERVICES = {
     "airflow-triggerer": "triggerer",
 }
 ONE_SHOT = ("data-init", "airflow-init")
+IMAGE_SERVICE = ("service", "service-postgres")  # checked in tests/service/test_service_compose.py
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def host_path(service: dict[str, Any], container_path: str) -> Path | None:
 
 
 def test_services(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", *ONE_SHOT, *AIRFLOW_SERVICES}
+    assert set(compose["services"]) == {"postgres", *ONE_SHOT, *AIRFLOW_SERVICES, *IMAGE_SERVICE}
     for name, command in AIRFLOW_SERVICES.items():
         assert compose["services"][name]["command"] == command, name
     assert "8080:8080" in compose["services"]["airflow-apiserver"]["ports"]

@@ -179,7 +179,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="2024-07-01",
         help="as_of of the first delivery (YYYY-MM-DD)",
     )
+    add_serve_command(commands)
     return parser
+
+
+def add_serve_command(commands: argparse._SubParsersAction) -> None:
+    """`main-image serve`: the image service (SPEC §7); its code is imported only here."""
+    from main_image.service.server import add_arguments
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the image service (uploads, catalog); configuration from MAIN_IMAGE_*",
+    )
+    add_arguments(serve)
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -251,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return command_run(args)
+        if args.command == "serve":
+            from main_image.service.server import command_serve
+
+            return command_serve(args)
         return command_generate(args)
     except UsageError as error:
         print(f"main-image: error: {error}", file=sys.stderr)

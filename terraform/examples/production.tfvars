@@ -45,3 +45,6 @@ composer_airflow_config_overrides = {
 composer_extra_env_variables = {
   MAIN_IMAGE_ENV = "prod"
 }
+
+# The image service (service.tf): its container image; secrets are generated into Secret Manager.
+service_image = "europe-west1-docker.pkg.dev/acme-main-image-prod/main-image/service:1.0.0"

@@ -1,0 +1,136 @@
+"""Pydantic models of every request and response body (the OpenAPI document's schemas).
+
+Request bodies are strict: a string is not a number and "true" is not a boolean, so what the
+schema calls invalid is answered 422, never accepted by coercion.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: Ids are at most 2**53 - 1, the largest integer every JSON client reads exactly.
+MAX_ID = 2**53 - 1
+THIRTY_DAYS = 30 * 24 * 3600
+
+
+HotelId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Error(BaseModel):
+    """Every 4xx answer: one readable message, or FastAPI's list of validation errors."""
+
+    detail: str | list[dict[str, Any]]
+
+
+class UploadLinkRequest(BaseModel):
+    hotel_id: HotelId
+    source: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+            description="who delivers the images: printable text, not only spaces",
+        ),
+    ]
+    expires_in_seconds: Annotated[int, Field(gt=0, le=THIRTY_DAYS)]
+    max_files: Annotated[int, Field(ge=1, le=10_000)] | None = None
+
+    @field_validator("hotel_id", "expires_in_seconds", "max_files", mode="before")
+    @classmethod
+    def json_integer(cls, value: Any) -> Any:
+        """7 and 7.0 are the same JSON number; "7" and true are not numbers."""
+        if isinstance(value, str | bool):
+            raise ValueError("must be a JSON integer")
+        return value
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def json_string(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError("must be a JSON string")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (\ud800) is no text a database stores
+            raise ValueError("must be valid Unicode text") from None
+        return value
+
+
+class UploadLink(BaseModel):
+    upload_url: str
+    token: str
+    expires_at: datetime
+    max_files: int
+
+
+class UploadedImage(BaseModel):
+    image_id: int
+    hotel_id: int
+    content_sha256: Sha256
+    duplicate: bool
+    width: int
+    height: int
+    mime_type: str
+    file_size_bytes: int
+
+
+class UploadResult(BaseModel):
+    images: list[UploadedImage]
+
+
+class ImageMetadata(BaseModel):
+    image_id: int
+    hotel_id: int
+    source: str
+    channel: str
+    content_sha256: Sha256
+    hash: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+    width: int
+    height: int
+    mime_type: str
+    file_size_bytes: int
+    camera_make: str | None
+    camera_model: str | None
+    taken_at: datetime | None
+    gps_lat: float | None
+    gps_lon: float | None
+    uploaded_at: datetime
+    is_active: bool
+    cdn_url: str
+
+
+class ImagePage(BaseModel):
+    images: list[ImageMetadata]
+    next_cursor: str | None
+
+
+class ActiveUpdate(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    is_active: bool
+
+
+class CameraCount(BaseModel):
+    camera_model: str
+    images: int
+
+
+class DayCount(BaseModel):
+    date: date
+    uploads: int
+
+
+class Stats(BaseModel):
+    formats: dict[str, int]
+    most_popular_format: str | None
+    top_cameras: list[CameraCount]
+    uploads_per_day: list[DayCount]
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of an operation (all with the `Error` body)."""
+    return {code: {"model": Error} for code in codes}
