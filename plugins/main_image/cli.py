@@ -156,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="2024-07-01",
         help="as_of of the first delivery (YYYY-MM-DD)",
     )
+    from main_image.stream.cli import register as register_stream_commands
+
+    register_stream_commands(commands)  # main-image stream | produce (main_image/stream/cli.py)
     return parser
 
 
@@ -215,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return command_run(args)
+        if hasattr(args, "handler"):  # the stream's subcommands
+            return args.handler(args)
         return command_generate(args)
     except UsageError as error:
         print(f"main-image: error: {error}", file=sys.stderr)
