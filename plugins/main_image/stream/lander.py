@@ -128,6 +128,9 @@ class Lander:
         try:
             self._loop(consumer)
             self._flush_all(consumer)
+        except BaseException:
+            self.owned.clear()  # a failed drain writes nothing more, not even on revoke
+            raise
         finally:
             consumer.close()  # leaves the group: the partitions move on at once
         self._finish()
