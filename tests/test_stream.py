@@ -17,6 +17,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -29,6 +30,7 @@ from main_image.stream.config import StreamConfig
 from main_image.stream.lander import Lander
 from main_image.stream.lines import landed_line
 from main_image.stream.writer import LocalLanding
+from reference import Inputs, select_main_images
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "plugins")}
@@ -380,3 +382,67 @@ def test_a_broker_restart_mid_drain_is_reported_as_an_offset_reset(tmp_path: Pat
     new_lines = expected_lines(new)
     assert {line: landed[line] for line in new_lines} == new_lines  # the new log, once
     assert all(landed[line] <= 1 for line in expected_lines(old))
+
+
+# --- end to end -------------------------------------------------------------------------------
+
+
+def test_a_delivery_by_stream_gives_the_snapshot_of_the_same_delivery_by_file(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """Generate a delivery, produce its images, drain them, run ``main-image run`` on the landed
+    stream files; the snapshot is the one of the same records delivered as files, computed by
+    the independent reference oracle (tests/reference.py) from the generator's files (one
+    pipeline run instead of two: a dbt build costs most of this test)."""
+    generated = tmp_path / "generated"
+    done = subprocess.run([sys.executable, "-m", "main_image.cli", "generate", "--hotels", "25",
+                           "--deliveries", "1", "--out", str(generated)], env=ENV,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    as_of = date.fromisoformat(done.stdout.split("as_of=")[1].split()[0])
+    delivery = generated / "delivery-01"
+    topic = f"images-e2e-{os.getpid()}"
+    produced = subprocess.run(
+        [sys.executable, "-m", "main_image.cli", "produce", "--from", str(generated),
+         "--bootstrap-servers", broker.bootstrap, "--topic", topic, "--partitions", "3"],
+        env=ENV, capture_output=True, text=True, timeout=120)
+    assert produced.returncode == 0, produced.stderr
+    landing = tmp_path / "landing"
+    drained = run_lander(broker, landing, topic, "g-e2e", "--flush-messages", "50")
+    assert drained.returncode == 0, drained.stderr
+    file_images = [line for path in sorted((delivery / "images").glob("*.jsonl"))
+                   for line in path.read_text().splitlines() if line]
+    assert f"{len(file_images)} messages" in drained.stderr
+    tags = delivery / "image_tags" / "*.jsonl"
+    out = tmp_path / "run"
+    run = subprocess.run(
+        [sys.executable, "-m", "main_image.cli", "run",
+         "--images", str(landing / naming.STREAM_FOLDER / "*.jsonl"), "--tags", str(tags),
+         "--as-of", as_of.isoformat(), "--warehouse", str(out / "warehouse.duckdb"),
+         "--output-snapshot", str(out / "snapshot.jsonl"),
+         "--output-cdc", str(out / "changes.jsonl"), "--output-metrics", str(out / "metrics.json")],
+        env=ENV, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    snapshot = {
+        record["key"]["hotel_id"]: (record["value"]["image_id"], record["value"]["cdn_url"])
+        for record in map(json.loads, (out / "snapshot.jsonl").read_text().splitlines())
+    }
+    tag_lines = [line for path in sorted((delivery / "image_tags").glob("*.jsonl"))
+                 for line in path.read_text().splitlines() if line]
+    expected = select_main_images(Inputs(images=file_images, image_tags=tag_lines), as_of)
+    assert snapshot and snapshot == {
+        hotel_id: (selection.image_id, selection.cdn_url)
+        for hotel_id, selection in expected.items()
+    }
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        raw = [line for (line,) in con.execute("select line from raw.images").fetchall()]
+    assert Counter(raw) == expected_lines([line.encode() for line in file_images])
+    objects = [line for line in raw if isinstance(_json_or_none(line), dict)]
+    assert objects and all(json.loads(line)["channel"] == "stream" for line in objects)
+
+
+def _json_or_none(line: str) -> object:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
