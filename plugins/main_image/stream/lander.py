@@ -97,8 +97,10 @@ class Partition:
 
 
 class Lander:
-    def __init__(self, config: StreamConfig, landing: Landing, progress: Progress | None = None):
+    def __init__(self, config: StreamConfig, landing: Landing, progress: Progress | None = None,
+                 install_signals: bool = True):
         self.config = config
+        self.install_signals = install_signals
         self.landing = landing
         self.progress = progress or stderr_progress
         self.report = DrainReport(config.group_id, config.follow)
@@ -114,7 +116,8 @@ class Lander:
         settings.update(logger=quiet_logger(), error_cb=self._kafka_error)
         consumer = Consumer(settings)
         self.consumer = consumer
-        self._install_signals()
+        if self.install_signals:
+            self._install_signals()
         consumer.subscribe(
             list(self.config.topics),
             on_assign=self._on_assign,
