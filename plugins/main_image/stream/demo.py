@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     shutil.rmtree(args.out, ignore_errors=True)
     generated, landing = args.out / "generated", args.out / "landing"
-    _cli("generate", "--hotels", str(args.hotels), "--deliveries", "1", "--out", str(generated))
+    generate = _cli("generate", "--hotels", str(args.hotels), "--deliveries", "1",
+                    "--out", str(generated))
+    as_of = generate.stdout.split("as_of=")[1].split()[0]  # "<delivery>\tas_of=<date>"
     delivery = generated / "delivery-01"
     port = _free_port()
     url = f"tcp://127.0.0.1:{port}"
@@ -80,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"stream-demo: {len(stream_files)} stream files in {landing / STREAM_FOLDER}, "
           f"{sum(len(p) for p in files.values()) - len(stream_files)} files by file")
     out = args.out / "exports"
-    done = _cli("run", *run_args, "--warehouse", str(args.out / "warehouse.duckdb"),
+    done = _cli("run", *run_args, "--as-of", as_of,
+                "--warehouse", str(args.out / "warehouse.duckdb"),
                 "--output-snapshot", str(out / "snapshot.jsonl"),
                 "--output-cdc", str(out / "changes.jsonl"),
                 "--output-metrics", str(out / "metrics.json"))
