@@ -352,7 +352,7 @@ def test_a_broker_restart_mid_drain_is_reported_as_an_offset_reset(tmp_path: Pat
         server.produce("images", old, old_keys)
         landing = tmp_path / "landing"
         command = lander_command(server, landing, "images", "g-reset", "--flush-messages", "10",
-                                 "--stall-seconds", "20")
+                                 "--stall-seconds", "8")
         lander = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)
         assert wait_for_files(lander, landing, 4, timeout=60)

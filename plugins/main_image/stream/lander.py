@@ -25,10 +25,8 @@ high watermark of the first fetch: some Kafka-compatible brokers such as Tansu u
 
 from __future__ import annotations
 
-import logging
 import signal
 import time
-from dataclasses import dataclass, field
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -42,7 +40,8 @@ from confluent_kafka import (
 from main_image.stream import naming
 from main_image.stream.config import StreamConfig
 from main_image.stream.lines import landed_line
-from main_image.stream.report import DrainReport, PartitionStats, Progress, stderr_progress
+from main_image.stream.report import DrainReport, Progress, stderr_progress
+from main_image.stream.state import Partition, quiet_logger
 from main_image.stream.writer import Landing
 
 POLL_SECONDS = 0.2
@@ -57,43 +56,8 @@ _REBALANCED = {
 IDLE_ASSIGNMENT_SECONDS = 15.0
 
 
-def quiet_logger() -> logging.Logger:
-    """librdkafka's log lines go nowhere: what matters is reported through ``error_cb``."""
-    logger = logging.getLogger("main_image.stream.kafka")
-    if not logger.handlers:
-        logger.addHandler(logging.NullHandler())
-    logger.propagate = False
-    return logger
-
-
 class LanderError(RuntimeError):
     """The drain could not finish (broker lost, commit impossible); one line, exit 1."""
-
-
-@dataclass
-class Partition:
-    """The lander's state of one partition it owns."""
-
-    topic: str
-    partition: int
-    stats: PartitionStats
-    committed: int | None
-    epoch: int = 0
-    #: landed but possibly uncommitted ranges of the current epoch, by first offset
-    landed: dict[int, naming.LandedRange] = field(default_factory=dict)
-    end: int | None = None  # drain: stop before this offset
-    next_offset: int | None = None
-    lines: list[bytes] = field(default_factory=list)
-    first: int | None = None
-    last: int | None = None
-    started: float = 0.0
-    forced: naming.LandedRange | None = None  # the landed range the batch must reproduce
-    seen: bool = False  # the first fetch happened (the end and the lag before are known)
-    done: bool = False
-
-    @property
-    def tp(self) -> TopicPartition:
-        return TopicPartition(self.topic, self.partition)
 
 
 class Lander:
