@@ -348,7 +348,7 @@ def test_a_broker_restart_mid_drain_is_reported_as_an_offset_reset(tmp_path: Pat
     server = Broker().start()  # its own broker: the restart loses everything
     try:
         server.create_topic("images", 2)
-        old, old_keys = records(3000)
+        old, old_keys = records(1200)
         server.produce("images", old, old_keys)
         landing = tmp_path / "landing"
         command = lander_command(server, landing, "images", "g-reset", "--flush-messages", "10",
