@@ -186,6 +186,33 @@ def test_a_drain_lands_every_message_once_and_reports_it(broker: Broker, tmp_pat
     assert sum(s["files"] for s in stats) == len(list((landing / "images").rglob("*.jsonl")))
 
 
+def test_follow_flushes_by_time_and_stops_cleanly_on_sigterm(
+    broker: Broker, tmp_path: Path
+) -> None:
+    topic = new_topic(broker, 2)
+    landing = tmp_path / "landing"
+    lander = subprocess.Popen(
+        lander_command(broker, landing, topic, "g-follow", "--follow", "--flush-seconds", "0.5"),
+        env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    values, keys = records(200)
+    try:
+        for landed_after in (100, 200):  # two batches, a while apart
+            batch = slice(landed_after - 100, landed_after)
+            broker.produce(topic, values[batch], keys[batch])
+            deadline = time.monotonic() + 60
+            while sum(len(p.read_bytes().splitlines()) for p in landed_files(landing)) < (
+                landed_after
+            ):
+                assert time.monotonic() < deadline and lander.poll() is None
+                time.sleep(0.05)
+    finally:
+        lander.send_signal(signal.SIGTERM)
+        stderr = lander.communicate(timeout=60)[1]
+    assert lander.returncode == 0, stderr
+    assert "flushing and stopping" in stderr
+    assert_exactly_once(landing, tmp_path, values)
+
+
 def in_process_config(broker: Broker, landing: Path, topic: str, group: str) -> StreamConfig:
     return StreamConfig(bootstrap_servers=broker.bootstrap, topics=(topic,),
                         landing=str(landing), group_id=group, flush_messages=100,
