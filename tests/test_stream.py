@@ -512,7 +512,9 @@ def _fake_gcs_binary() -> Path:
 FAKE_GCS = _fake_gcs_binary()
 
 
-def test_the_gcs_landing_writes_aside_renames_and_lists_ranges(tmp_path: Path) -> None:
+def test_the_gcs_landing_writes_aside_renames_and_lists_ranges(
+    broker: Broker, tmp_path: Path
+) -> None:
     if not FAKE_GCS.is_file():
         pytest.skip(f"fake-gcs-server not installed at {FAKE_GCS}")
     from google.auth.credentials import AnonymousCredentials
@@ -548,6 +550,20 @@ def test_the_gcs_landing_writes_aside_renames_and_lists_ranges(tmp_path: Path) -
             f"zone/{naming.STREAM_FOLDER}/{naming.temp_name(name, 'x')}").upload_from_string(b"")
         assert landing.remove_temp("images", 3) == 1
         assert landing.remove_temp("images", 3) == 0
+        # a drain into gs://: the same files and the drain record, as objects
+        topic = new_topic(broker, 1)
+        values, keys = records(150)
+        broker.produce(topic, values, keys)
+        config = in_process_config(broker, tmp_path, topic, "g-gcs")
+        Lander(config, landing, progress=lambda _m: None).run()
+        names = sorted(blob.name for blob in client.list_blobs("landing", prefix="zone/"))
+        stream_names = [n for n in names if n.startswith(f"zone/{naming.STREAM_FOLDER}/{topic}")]
+        assert [naming.parse_name(n.rsplit("/", 1)[1]) for n in stream_names] == [
+            naming.LandedRange(topic, 0, 0, 0, 99), naming.LandedRange(topic, 0, 0, 100, 149)]
+        assert len([n for n in names if n.startswith(f"zone/{naming.DRAINS_FOLDER}/")]) == 1
+        lines = b"".join(landing.read(naming.STREAM_FOLDER, n.rsplit("/", 1)[1])
+                         for n in stream_names).decode().splitlines()
+        assert Counter(lines) == expected_lines(values)
     finally:
         server.terminate()
         server.wait(10)
