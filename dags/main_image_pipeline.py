@@ -35,6 +35,8 @@ One DAG run = one pipeline run: **run id = the Airflow run id**, **as_of = the l
 Tasks:
 * `register_attempt`: a new attempt in `raw.pipeline_runs` (new `invocation_seq`, the dbt vars
   as XCom); waits while another run's attempt is in flight.
+* `drain_stream`: drains the Kafka image stream into the landing zone (skipped, as a no-op,
+  without `MAIN_IMAGE_KAFKA_BOOTSTRAP_SERVERS`).
 * `land_files`: loads every new file of every feed from `{CONFIG.landing_location}`
   (content loaded before is skipped).
 * `dbt.*`: the dbt project through Cosmos, one task per model with its data tests right after
@@ -135,8 +137,19 @@ def main_image_pipeline() -> None:
             outlet_events[asset].extra = published.asset_extra(run_id, invocation_seq, name)
         return published.metrics
 
+    @task(pre_execute=GUARD, execution_timeout=timedelta(minutes=30))
+    def drain_stream() -> dict[str, Any]:
+        """Drain the image stream into the landing zone first (issue 14); a no-op when
+        MAIN_IMAGE_KAFKA_BOOTSTRAP_SERVERS is unset. See main_image/stream/tasks.py."""
+        from main_image.stream.tasks import drain_from_env
+
+        result = drain_from_env(CONFIG.landing_location, storage_client=CONFIG.storage_client)
+        print(result.get("reason") or result)
+        return result
+
     registration = register_attempt()
     landed = land_files(registration)
+    registration >> drain_stream() >> landed
 
     transform = DbtTaskGroup(
         group_id=orch.DBT_GROUP_ID,

@@ -24,7 +24,8 @@ from main_image.warehouse import RunParameters
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
 BIN = Path(sys.executable).parent
-DAG_IDS = {"main_image_pipeline", "main_image_full_rebuild", "main_image_export_consumer"}
+DAG_IDS = {"main_image_pipeline", "main_image_full_rebuild", "main_image_export_consumer",
+           "main_image_stream_drain"}
 RUN_VARS = ("run_id", "invocation_seq", "as_of", "full_refresh", "scoring_version",
             "tag_version_pin", "obiq_version_pin")
 
@@ -171,7 +172,8 @@ def test_pipeline_dag_shape(dagbag: dict[str, Any]) -> None:
     assert {"full_refresh", "as_of", "scoring_version"} <= set(dag["params"])
 
     dbt_tasks = {task_id for task_id in tasks if task_id.startswith("dbt.")}
-    assert {"register_attempt", "land_files", "publish"} | dbt_tasks == set(tasks)
+    assert {"register_attempt", "drain_stream", "land_files", "publish"} | dbt_tasks == set(tasks)
+    assert "land_files" in tasks["drain_stream"]["downstream"]
     assert tasks["register_attempt"]["operator"] == "DecoratedSensorOperator"
     assert "land_files" in tasks["register_attempt"]["downstream"]
 

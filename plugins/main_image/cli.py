@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="as_of of the first delivery (YYYY-MM-DD)",
     )
     add_serve_command(commands)
+    from main_image.stream.cli import register as register_stream_commands
+
+    register_stream_commands(commands)  # main-image stream | produce (main_image/stream/cli.py)
     return parser
 
 
@@ -267,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
             from main_image.service.server import command_serve
 
             return command_serve(args)
+        if hasattr(args, "handler"):  # the stream's subcommands
+            return args.handler(args)
         return command_generate(args)
     except UsageError as error:
         print(f"main-image: error: {error}", file=sys.stderr)
