@@ -75,7 +75,7 @@ def test_dags_test_runs_every_task_on_bigquery(emulator: EmulatorHandle, tmp_pat
 
     # the registry on BigQuery: one attempt, completed and exported
     from main_image import bigquery as bq
-    from main_image.bq_config import BigQueryConfig
+    from main_image.engines.bigquery.config import BigQueryConfig
 
     config = BigQueryConfig.from_env({
         "MAIN_IMAGE_DBT_TARGET": "bq_emulator",
