@@ -25,7 +25,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 from dag_driver import DagAttempt, config_from, run_like_the_dag
 from fake_gcs import FakeStorage
-from main_image import landing
+from main_image import fileio, landing
 from main_image import orchestration as orch
 from main_image.bq_emulator import emulator_available, running_emulator
 from main_image.generate import GenerateConfig, generate
@@ -247,6 +247,9 @@ class EngineRun:
     attempts: list[RunRecord]
     tables: dict[str, list[tuple]]
     registry: list[tuple]
+    #: every export file's text before and after both runs were cleared and re-run
+    exports_before_clears: dict[str, str] = field(default_factory=dict)
+    exports_after_clears: dict[str, str] = field(default_factory=dict)
 
     @property
     def published(self) -> list[RunRecord]:
@@ -281,7 +284,19 @@ def drive_history(config: orch.Config, landing_dir: Path, history: History, work
     with config.open_warehouse(read_only=True) as wh:
         tables = {name: wh.fetchall(sql) for name, sql in TABLES.items()}
         registry = wh.fetchall(REGISTRY_SQL)
-    return EngineRun(attempts, tables, registry)
+    runs = {"scheduled__1": history.dates[0], "scheduled__2": history.dates[1]}
+    before = export_texts(config, runs)
+    for run_id, run_date in runs.items():  # clear the old run, then the new one (issue 17)
+        run_like_the_dag(config, run_id, run_date, work / f"dbt-clear-{run_id}", tests=False)
+    return EngineRun(attempts, tables, registry, before, export_texts(config, runs))
+
+
+def export_texts(config: orch.Config, runs: dict[str, date]) -> dict[str, str]:
+    return {
+        orch.export_path(config, run_id, name): fileio.read_text(
+            orch.export_path(config, run_id, name), config.storage_client)
+        for run_id in runs for name in orch.EXPORT_FILES
+    }
 
 
 _config = config_from
@@ -428,3 +443,12 @@ def test_the_bigquery_dag_lands_from_and_exports_to_gcs(bigquery_run: EngineRun)
         "files_loaded"]
     assert first.export_location == "gs://exports/main_image/scheduled__1"
     assert rerun.export_location == "gs://exports/main_image/scheduled__2"
+
+
+def test_clearing_the_runs_rewrites_no_export(duckdb_run: EngineRun,
+                                              bigquery_run: EngineRun) -> None:
+    """Publication is a pure function of a run's attempts: clearing the old run and then the new
+    one (new attempts that find nothing new) leaves every export file as it was."""
+    for engine in (duckdb_run, bigquery_run):
+        assert len(engine.exports_before_clears) == 6
+        assert engine.exports_after_clears == engine.exports_before_clears

@@ -194,7 +194,10 @@ class Config:
         """The environment the dbt tasks run with (see ``dbt_runner.dbt_environment``)."""
         from main_image.dbt_runner import dbt_environment
 
-        return dbt_environment(self.warehouse, self.dbt_target, self.bigquery)
+        env = dbt_environment(self.warehouse, self.dbt_target, self.bigquery)
+        # Cosmos passes the profile (ProfileConfig) and the project (dbt_project_dir) itself
+        env.pop("DBT_PROFILES_DIR")
+        return env
 
     def open_warehouse(self, read_only: bool = False) -> Any:
         """``with config.open_warehouse() as wh:`` the configured ``engines.Warehouse``."""

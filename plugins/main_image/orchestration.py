@@ -58,6 +58,7 @@ SCORING_VERSION_VARIABLE = "main_image_scoring_version"
 TAG_VERSION_PIN_VARIABLE = "main_image_tag_version_pin"
 OBIQ_VERSION_PIN_VARIABLE = "main_image_obiq_version_pin"
 
+
 def export_dir(exports_dir: Path, run_id: str) -> Path:
     return exports_dir / safe_path_component(run_id)
 
