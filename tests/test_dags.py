@@ -18,15 +18,14 @@ import yaml
 from conftest import airflow_env
 from main_image import landing, orchestration
 from main_image.engines.duckdb.warehouse import DuckDBWarehouse
-from main_image.runs import RunParameters
+from main_image.runs import RUN_VARIABLES, RunParameters
 from main_image.settings import FEEDS
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
 BIN = Path(sys.executable).parent
 DAG_IDS = {"main_image_pipeline", "main_image_full_rebuild", "main_image_export_consumer"}
-RUN_VARS = ("run_id", "invocation_seq", "as_of", "full_refresh", "scoring_version",
-            "tag_version_pin", "obiq_version_pin")
+RUN_VARS = RUN_VARIABLES  # the dbt project must declare them, Cosmos must render them
 
 PROBE = r"""
 import json, os, sys, time

@@ -77,16 +77,14 @@ def open_write(location: Path | str, storage_client: Any = None) -> Iterator[IO[
 def exists(location: Path | str, storage_client: Any = None) -> bool:
     if not is_gcs_uri(location):
         return Path(location).is_file()
-    try:
-        with open_read(location, storage_client) as handle:
-            handle.read(1)
-    except (FileNotFoundError, OSError):
+    blob = _blob(str(location), storage_client)
+    if hasattr(blob, "exists"):  # google.cloud.storage.Blob
+        return bool(blob.exists())
+    try:  # a client stand-in that can only open objects
+        with blob.open("rb"):
+            return True
+    except FileNotFoundError:
         return False
-    except Exception as error:  # google.api_core.exceptions.NotFound
-        if type(error).__name__ == "NotFound":
-            return False
-        raise
-    return True
 
 
 def count_lines(location: Path | str, storage_client: Any = None) -> int:
@@ -141,8 +139,13 @@ def write_aside(files: Sequence[tuple[str, Writer]], tag: str = "0") -> dict[str
         for leftover in path.parent.glob(_ASIDE.format(name=path.name, tag="*")):
             leftover.unlink(missing_ok=True)
         asides.append(path.with_name(_ASIDE.format(name=path.name, tag=tag)))
-    results = {location: write(str(aside))
-               for (location, write), aside in zip(files, asides, strict=True)}
+    try:
+        results = {location: write(str(aside))
+                   for (location, write), aside in zip(files, asides, strict=True)}
+    except BaseException:
+        for aside in asides:
+            aside.unlink(missing_ok=True)
+        raise
     for (location, _), aside in zip(files, asides, strict=True):
         aside.replace(location)
     return results
