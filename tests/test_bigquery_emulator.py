@@ -39,7 +39,7 @@ from main_image.bq_emulator import emulator_available, running_emulator
 from main_image.generate import GenerateConfig, generate
 from main_image.settings import FEEDS
 
-pytestmark = [pytest.mark.bigquery, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.bigquery, pytest.mark.timeout(900)]  # + two cleared runs per engine
 
 HOTELS = 50
 SEED = 20240701
