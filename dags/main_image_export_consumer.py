@@ -23,11 +23,11 @@ CONFIG = orch.Config.from_env()
 def validate_jsonl(path: str, allow_null: bool) -> int:
     """Check every line has the main_images feed shape (SPEC §5); returns the line count.
     ``path``: a local path or a gs:// URI (the export location of the pipeline)."""
-    from main_image.bigquery import open_source
+    from main_image.fileio import open_read
 
     hotels: set[int] = set()
     count = 0
-    with open_source(path, CONFIG.storage_client) as handle:
+    with open_read(path, CONFIG.storage_client) as handle:
         for number, raw_line in enumerate(handle, start=1):
             record = json.loads(raw_line)
             hotel_id = record["key"]["hotel_id"]

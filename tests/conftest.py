@@ -89,7 +89,7 @@ class PipelineHarness:
         **params: Any,
     ) -> Any:
         from main_image.pipeline import OutputPaths, run_pipeline
-        from main_image.warehouse import RunParameters
+        from main_image.runs import RunParameters
 
         run_id = run_id or f"run-{len(self.runs) + 1:03d}"
         out = self.root / "exports" / f"{len(self.runs) + 1:03d}-{run_id}"
@@ -105,7 +105,7 @@ class PipelineHarness:
         return result
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
-        from main_image import warehouse
+        from main_image.engines.duckdb import warehouse
 
         with warehouse.connect(self.warehouse, read_only=True) as con:
             return con.execute(sql, params or []).fetchall()

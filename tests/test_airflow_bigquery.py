@@ -74,8 +74,8 @@ def test_dags_test_runs_every_task_on_bigquery(emulator: EmulatorHandle, tmp_pat
     assert exported["snapshot"] and metrics["as_of"] == DAY.isoformat()
 
     # the registry on BigQuery: one attempt, completed and exported
-    from main_image import bigquery as bq
-    from main_image.bq_config import BigQueryConfig
+    from main_image.engines.bigquery.config import BigQueryConfig
+    from main_image.engines.bigquery.warehouse import BigQueryWarehouse
 
     config = BigQueryConfig.from_env({
         "MAIN_IMAGE_DBT_TARGET": "bq_emulator",
@@ -83,7 +83,7 @@ def test_dags_test_runs_every_task_on_bigquery(emulator: EmulatorHandle, tmp_pat
         "MAIN_IMAGE_BQ_EMULATOR_PROJECT": emulator.project,
         "MAIN_IMAGE_DBT_SCHEMA_PREFIX": "af_",
     })
-    registry = bq.BigQueryWarehouse(config).fetchall(
+    registry = BigQueryWarehouse(config).fetchall(
         "select invocation_seq, selection_completed_at is not null, exported_at is not null "
         "from raw.pipeline_runs"
     )

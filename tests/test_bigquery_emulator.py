@@ -26,23 +26,21 @@ import functools
 import json
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pytest
+from dag_driver import DagAttempt, config_from, run_like_the_dag
 from gcs_server import GcsServer, upload_delivery
-from main_image import landing
+from main_image import fileio, landing
 from main_image import orchestration as orch
-from main_image.bigquery import environment, open_source
-from main_image.dbt_runner import run_dbt
 from main_image.dev.bq_emulator import emulator_available, running_emulator
 from main_image.dev.generate import GenerateConfig, generate
 from main_image.settings import FEEDS
 
-pytestmark = [pytest.mark.bigquery, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.bigquery, pytest.mark.timeout(900)]  # + two cleared runs per engine
 
 HOTELS = 50
 SEED = 20240701
@@ -207,7 +205,6 @@ RUN_METRICS_SQL = f"""
     from reporting.rpt_run_metrics
     order by run_id
 """
-SCOPE_SQL = "select hotel_id, scope_reason from staging.int_hotels_in_scope order by hotel_id"
 IMAGES_SQL = """
     select image_id, hotel_id, cdn_url, width, height, created_at, created_date, is_active,
         image_hash, file_seq, line_number
@@ -241,64 +238,7 @@ TABLES = {
 }
 
 
-class StubTI:
-    """The part of Airflow's TaskInstance the guard and the Cosmos vars template read."""
-
-    def __init__(self, task_id: str, registration: dict[str, Any]) -> None:
-        self.task_id = task_id
-        self.registration = registration
-
-    def xcom_pull(self, task_ids: str) -> dict[str, Any]:
-        assert task_ids == orch.REGISTER_TASK_ID
-        return self.registration
-
-
-def run_dbt_like_cosmos(config: orch.Config, registration: dict[str, Any], target_path: Path
-                        ) -> None:
-    """What the Cosmos tasks of the `dbt` group run, as one `dbt build`: the profile target and
-    env of the DAG's ProfileConfig/ProjectConfig, the vars rendered from the register XCom."""
-    ti = StubTI("dbt.build", registration)
-    rendered = {name: jinja2.Environment().from_string(template).render(ti=ti)
-                for name, template in orch.dbt_vars_template().items()}
-    with environment(config.dbt_env()):
-        run_dbt(["build", "--target-path", str(target_path)], variables=rendered,
-                warehouse=config.warehouse if config.engine == "duckdb" else None,
-                target=config.dbt_target)
-
-
-@dataclass
-class RunRecord:
-    """One attempt as the DAG ran it: the land task's summary, the scope dbt computed, the
-    export files (None: the attempt died after dbt) and where publish wrote them."""
-
-    landed: dict[str, Any]
-    scope: list[tuple]
-    exports: dict[str, Any] | None
-    export_location: str | None
-
-
-def run_like_the_dag(config: orch.Config, run_id: str, run_date: date, target_path: Path,
-                     die_after_dbt: bool = False) -> RunRecord:
-    """register_attempt -> guard -> land_files -> guard -> dbt -> guard -> publish_attempt."""
-    registration = orch.register_attempt(config, run_id, run_date, {}, is_active=lambda _: False)
-    assert isinstance(registration, dict), registration
-    seq = int(registration["invocation_seq"])
-    guard = orch.AttemptGuard(config)
-    guard({"ti": StubTI("land_files", registration)})
-    landed = orch.land_files(config, run_id, seq)
-    guard({"ti": StubTI("dbt.fct_main_image_changes.run", registration)})
-    run_dbt_like_cosmos(config, registration, target_path)
-    with config.open_warehouse(read_only=True) as wh:
-        scope = wh.fetchall(SCOPE_SQL)
-    if die_after_dbt:
-        return RunRecord(landed, scope, None, None)
-    guard({"ti": StubTI("publish", registration)})
-    published = orch.publish_attempt(config, run_id, seq)
-    exports = {}
-    for name in orch.EXPORT_FILES:
-        with open_source(published.path(name), config.storage_client) as handle:
-            exports[name] = [json.loads(line) for line in handle.read().decode().splitlines()]
-    return RunRecord(landed, scope, exports, published.location)
+RunRecord = DagAttempt
 
 
 @dataclass
@@ -308,6 +248,9 @@ class EngineRun:
     attempts: list[RunRecord]
     tables: dict[str, list[tuple]]
     registry: list[tuple]
+    #: every export file's text before and after both runs were cleared and re-run
+    exports_before_clears: dict[str, str] = field(default_factory=dict)
+    exports_after_clears: dict[str, str] = field(default_factory=dict)
 
     @property
     def published(self) -> list[RunRecord]:
@@ -343,16 +286,22 @@ def drive_history(config: orch.Config, stage: Callable[[Path], object], history:
     with config.open_warehouse(read_only=True) as wh:
         tables = {name: wh.fetchall(sql) for name, sql in TABLES.items()}
         registry = wh.fetchall(REGISTRY_SQL)
-    return EngineRun(attempts, tables, registry)
+    runs = {"scheduled__1": history.dates[0], "scheduled__2": history.dates[1]}
+    before = export_texts(config, runs)
+    for run_id, run_date in runs.items():  # clear the old run, then the new one (issue 17)
+        run_like_the_dag(config, run_id, run_date, work / f"dbt-clear-{run_id}", tests=False)
+    return EngineRun(attempts, tables, registry, before, export_texts(config, runs))
 
 
-def _config(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> orch.Config:
-    """The configuration the DAG files read, from exactly these variables."""
-    for name in orch.ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return orch.Config.from_env()
+def export_texts(config: orch.Config, runs: dict[str, date]) -> dict[str, str]:
+    return {
+        orch.export_path(config, run_id, name): fileio.read_text(
+            orch.export_path(config, run_id, name), config.storage_client)
+        for run_id in runs for name in orch.EXPORT_FILES
+    }
+
+
+_config = config_from
 
 
 @pytest.fixture(scope="module")
@@ -501,3 +450,12 @@ def test_the_bigquery_dag_lands_from_and_exports_to_gcs(bigquery_run: EngineRun)
         "files_loaded"]
     assert first.export_location == "gs://exports/main_image/scheduled__1"
     assert rerun.export_location == "gs://exports/main_image/scheduled__2"
+
+
+def test_clearing_the_runs_rewrites_no_export(duckdb_run: EngineRun,
+                                              bigquery_run: EngineRun) -> None:
+    """Publication is a pure function of a run's attempts: clearing the old run and then the new
+    one (new attempts that find nothing new) leaves every export file as it was."""
+    for engine in (duckdb_run, bigquery_run):
+        assert len(engine.exports_before_clears) == 6
+        assert engine.exports_after_clears == engine.exports_before_clears

@@ -13,8 +13,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from main_image import bigquery as bq
-from main_image.loader import file_sha256, iter_line_batches
+from main_image import landing
+from main_image.engines.bigquery import loader as bq_loader
+from main_image.engines.bigquery.config import BigQueryConfig
+from main_image.engines.bigquery.warehouse import BigQueryWarehouse
+from main_image.engines.duckdb.loader import file_sha256, iter_line_batches
 from main_image.settings import DBT_PROJECT_DIR
 
 TRICKY_FILES = [
@@ -34,7 +37,7 @@ def test_lines_are_numbered_like_the_duckdb_loader(tmp_path: Path, content: byte
     path = tmp_path / "part.jsonl"
     path.write_bytes(content)
     expected = [line for batch in iter_line_batches(path) for line in batch]
-    numbered = bq._number_lines(io.BytesIO(content))
+    numbered = bq_loader.number_lines(io.BytesIO(content))
     try:
         rows = [
             json.loads(row)
@@ -51,19 +54,19 @@ def test_lines_are_numbered_like_the_duckdb_loader(tmp_path: Path, content: byte
 
 
 def test_sql_literals_are_exact_and_escaped() -> None:
-    assert bq.sql_literal(None) == "NULL"
-    assert bq.sql_literal(True) == "TRUE"
-    assert bq.sql_literal(42) == "42"
-    assert bq.sql_literal("it's a \\ path\nx") == "'it\\'s a \\\\ path\\nx'"
-    assert bq.sql_literal(date(2024, 7, 3)) == "DATE '2024-07-03'"
+    assert bq_loader.sql_literal(None) == "NULL"
+    assert bq_loader.sql_literal(True) == "TRUE"
+    assert bq_loader.sql_literal(42) == "42"
+    assert bq_loader.sql_literal("it's a \\ path\nx") == "'it\\'s a \\\\ path\\nx'"
+    assert bq_loader.sql_literal(date(2024, 7, 3)) == "DATE '2024-07-03'"
     stamp = datetime(2026, 11, 21, 0, 1, 2, 345678, tzinfo=UTC)
-    assert bq.sql_literal(stamp) == "TIMESTAMP_MICROS(1795219262345678)"
-    assert bq.sql_literal(stamp.replace(tzinfo=None)) == "TIMESTAMP_MICROS(1795219262345678)"
+    assert bq_loader.sql_literal(stamp) == "TIMESTAMP_MICROS(1795219262345678)"
+    assert bq_loader.sql_literal(stamp.replace(tzinfo=None)) == "TIMESTAMP_MICROS(1795219262345678)"
 
 
 def test_layer_names_are_qualified_with_project_and_prefix() -> None:
-    config = bq.BigQueryConfig(project="p-1", dataset_prefix="mi_")
-    warehouse = bq.BigQueryWarehouse(config, client=object())
+    config = BigQueryConfig(project="p-1", dataset_prefix="mi_")
+    warehouse = BigQueryWarehouse(config, client=object())
     sql = (
         "select x from raw.pipeline_runs join marts.fct_main_image_changes using (y) "
         "where z in (select 1 from reporting.rpt_run_metrics) and staging.a = 1 "
@@ -83,7 +86,7 @@ def test_configuration_comes_from_the_terraform_environment() -> None:
         "MAIN_IMAGE_BQ_LOCATION": "europe-west4",
         "MAIN_IMAGE_DBT_SCHEMA_PREFIX": "main_image_",
     }
-    config = bq.BigQueryConfig.from_env(env)
+    config = BigQueryConfig.from_env(env)
     assert (config.project, config.location, config.dataset_prefix) == (
         "acme-prod", "europe-west4", "main_image_",
     )  # fmt: skip
@@ -91,8 +94,8 @@ def test_configuration_comes_from_the_terraform_environment() -> None:
     assert config.table("marts", "t") == "`acme-prod.main_image_marts.t`"
     assert config.dbt_env()["MAIN_IMAGE_DBT_SCHEMA_PREFIX"] == "main_image_"
     with pytest.raises(ValueError, match="MAIN_IMAGE_GCP_PROJECT"):
-        bq.BigQueryConfig.from_env({"MAIN_IMAGE_DBT_TARGET": "bigquery"})
-    emulator = bq.BigQueryConfig.from_env(
+        BigQueryConfig.from_env({"MAIN_IMAGE_DBT_TARGET": "bigquery"})
+    emulator = BigQueryConfig.from_env(
         {"MAIN_IMAGE_DBT_TARGET": "bq_emulator", "MAIN_IMAGE_BQ_EMULATOR_ENDPOINT": "http://x:1"}
     )
     assert (emulator.project, emulator.api_endpoint) == ("main-image-local", "http://x:1")
@@ -109,7 +112,7 @@ def test_gcs_landing_discovery_follows_the_local_rules() -> None:
             assert bucket == "landing"
             return [type("Blob", (), {"name": n})() for n in names if n.startswith(prefix)]
 
-    found = bq.discover_gcs_files("gs://landing/in/", Storage())
+    found = landing.discover_files("gs://landing/in/", Storage())
     assert found["images"] == [
         "gs://landing/in/images/2024-07-02/part-00001.jsonl",
         "gs://landing/in/images/part-00000.jsonl",

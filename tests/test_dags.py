@@ -16,18 +16,17 @@ import jinja2
 import pytest
 import yaml
 from conftest import airflow_env
-from main_image import landing, orchestration, warehouse
-from main_image.engines import DuckDBWarehouse
+from main_image import landing, orchestration
+from main_image.engines.duckdb.warehouse import DuckDBWarehouse
+from main_image.runs import RUN_VARIABLES, RunParameters
 from main_image.settings import FEEDS
-from main_image.warehouse import RunParameters
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
 BIN = Path(sys.executable).parent
 DAG_IDS = {"main_image_pipeline", "main_image_full_rebuild", "main_image_export_consumer",
            "main_image_stream_drain"}
-RUN_VARS = ("run_id", "invocation_seq", "as_of", "full_refresh", "scoring_version",
-            "tag_version_pin", "obiq_version_pin")
+RUN_VARS = RUN_VARIABLES  # the dbt project must declare them, Cosmos must render them
 
 PROBE = r"""
 import json, os, sys, time
@@ -367,23 +366,22 @@ def test_safe_path_component() -> None:
     assert orchestration.safe_path_component("..") == "run"
 
 
-def _completed_attempt(con: Any, run_id: str, as_of: date) -> int:
-    seq = warehouse.start_invocation(con, RunParameters(run_id=run_id, as_of=as_of))
-    warehouse.mark_selection_completed(con, seq)
+def _completed_attempt(wh: DuckDBWarehouse, run_id: str, as_of: date) -> int:
+    seq = wh.start_invocation(RunParameters(run_id=run_id, as_of=as_of))
+    wh.mark_selection_completed(seq)
     return seq
 
 
 def test_resolve_run_parameters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in orchestration.ENV_VARS:
         monkeypatch.delenv(name, raising=False)
-    with warehouse.connect(tmp_path / "w.duckdb") as con:
-        wh = DuckDBWarehouse(con)
+    with DuckDBWarehouse.connect(tmp_path / "w.duckdb") as wh:
         first = orchestration.resolve_run_parameters(wh, "r1", date(2024, 7, 2), {})
         assert (first.as_of, first.scoring_version, first.full_refresh) == (
             date(2024, 7, 2), "v1", False)
         assert first.tag_version_pin is None and first.obiq_version_pin is None
 
-        _completed_attempt(con, "r1", date(2024, 7, 5))
+        _completed_attempt(wh, "r1", date(2024, 7, 5))
         # an older logical date never moves the published state back in time ...
         assert orchestration.resolve_run_parameters(
             wh, "r0", date(2024, 7, 1), {}).as_of == date(2024, 7, 5)
@@ -408,15 +406,14 @@ def test_resolve_run_parameters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_attempt_in_flight_only_blocks_for_another_live_run(tmp_path: Path) -> None:
-    with warehouse.connect(tmp_path / "w.duckdb") as con:
-        wh = DuckDBWarehouse(con)
+    with DuckDBWarehouse.connect(tmp_path / "w.duckdb") as wh:
         assert orchestration.attempt_in_flight(wh, "b", lambda run: True) is None
-        seq = warehouse.start_invocation(con, RunParameters("a", date(2024, 7, 1)))
+        seq = wh.start_invocation(RunParameters("a", date(2024, 7, 1)))
         assert orchestration.attempt_in_flight(wh, "b", lambda run: True) == (
             orchestration.InFlight(seq, "a"))
         assert orchestration.attempt_in_flight(wh, "a", lambda run: True) is None
         assert orchestration.attempt_in_flight(wh, "b", lambda run: False) is None
-        warehouse.mark_exported(con, seq)
+        wh.mark_exported(seq)
         assert orchestration.attempt_in_flight(wh, "b", lambda run: True) is None
 
 
@@ -489,7 +486,8 @@ def _add_change(con: Any, run_id: str, seq: int, hotel: int, image: int | None) 
 
 def _publish(config: orchestration.Config, con_path: Path, run_id: str, seq: int
              ) -> list[dict[str, Any]]:
-    with warehouse.connect(con_path) as con:
+    with DuckDBWarehouse.connect(con_path) as wh:
+        con = wh.con
         con.execute("delete from reporting.rpt_run_metrics")
         con.execute(
             "insert into reporting.rpt_run_metrics select ?, date '2024-07-01', 'v1', "
@@ -504,17 +502,19 @@ def test_publish_never_redelivers_what_a_later_run_exported(tmp_path: Path) -> N
     config = orchestration.Config(**{**config.__dict__, "warehouse": tmp_path / "w.duckdb",
                                      "exports_dir": tmp_path / "exports"})
     params = {run: RunParameters(run, date(2024, 7, 1)) for run in ("A", "B", "C")}
-    with warehouse.connect(config.warehouse) as con:
+    with DuckDBWarehouse.connect(config.warehouse) as wh:
+        con = wh.con
         _fake_marts(con)
-        a1 = warehouse.start_invocation(con, params["A"])
+        a1 = wh.start_invocation(params["A"])
         _add_change(con, "A", a1, 1, 1001)
     assert [c["key"]["hotel_id"] for c in _publish(config, config.warehouse, "A", a1)] == [1]
 
     # B fails after appending a change; C runs and exports B's change with its own
-    with warehouse.connect(config.warehouse) as con:
-        b1 = warehouse.start_invocation(con, params["B"])
+    with DuckDBWarehouse.connect(config.warehouse) as wh:
+        con = wh.con
+        b1 = wh.start_invocation(params["B"])
         _add_change(con, "B", b1, 2, 2001)
-        c1 = warehouse.start_invocation(con, params["C"])
+        c1 = wh.start_invocation(params["C"])
         _add_change(con, "C", c1, 3, None)
     changes = _publish(config, config.warehouse, "C", c1)
     assert changes == [
@@ -526,14 +526,16 @@ def test_publish_never_redelivers_what_a_later_run_exported(tmp_path: Path) -> N
     # clearing and re-running C (the latest run) rewrites the same changes file
     c_changes = orchestration.export_dir(config.exports_dir, "C") / "changes.jsonl"
     before = c_changes.read_bytes()
-    with warehouse.connect(config.warehouse) as con:
-        c2 = warehouse.start_invocation(con, params["C"])
+    with DuckDBWarehouse.connect(config.warehouse) as wh:
+        con = wh.con
+        c2 = wh.start_invocation(params["C"])
     assert _publish(config, config.warehouse, "C", c2) == changes
     assert c_changes.read_bytes() == before
 
     # B is cleared and re-run after C: only what is new is delivered, not B's old change
-    with warehouse.connect(config.warehouse) as con:
-        b2 = warehouse.start_invocation(con, params["B"])
+    with DuckDBWarehouse.connect(config.warehouse) as wh:
+        con = wh.con
+        b2 = wh.start_invocation(params["B"])
         _add_change(con, "B", b2, 4, 4001)
     assert [c["key"]["hotel_id"] for c in _publish(config, config.warehouse, "B", b2)] == [4]
     files = sorted(p.name for p in orchestration.export_dir(config.exports_dir, "B").iterdir())

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 import pytest
 from conftest import PipelineHarness, read_jsonl
-from main_image import warehouse
 from main_image.dbt_runner import run_dbt
-from main_image.pipeline import begin_attempt, dbt_variables
-from main_image.warehouse import RunParameters
+from main_image.engines.duckdb import warehouse
+from main_image.pipeline import begin_attempt
+from main_image.runs import RunParameters, dbt_variables
 from reference import Inputs, apply_changes, select_main_images
 
 DAY = date(2024, 7, 1)

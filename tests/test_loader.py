@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from main_image import loader, warehouse
+from main_image.engines.duckdb import loader, warehouse
 
 LONG_LINE = b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'
 

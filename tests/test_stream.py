@@ -24,7 +24,7 @@ import duckdb
 import pytest
 from kafka_broker import FAST_GROUP, Broker
 from main_image import landing as landing_zone
-from main_image import loader, warehouse
+from main_image.engines.duckdb import loader, warehouse
 from main_image.stream import naming
 from main_image.stream.config import StreamConfig
 from main_image.stream.lander import Lander

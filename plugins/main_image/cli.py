@@ -8,6 +8,7 @@ import json
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from main_image.settings import DEFAULT_EXPORTS_DIR, DEFAULT_SCORING_VERSION, DEFAULT_WAREHOUSE
 
@@ -22,11 +23,16 @@ FEED_FLAGS: dict[str, str] = {
 }
 
 
+#: How long `main-image run` waits for another run on the same warehouse by default.
+DEFAULT_WAIT_SECONDS = 300.0
+
+
 class UsageError(Exception):
     """An argument the run cannot use; reported as one line, exit code 2."""
 
 
 def progress(message: str) -> None:
+    """The CLI's ``settings.Progress``: one time-stamped line on stderr."""
     stamp = datetime.now(UTC).strftime("%H:%M:%S")
     print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
 
@@ -69,6 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Each invocation is one run; the warehouse file keeps state between runs. "
         "Every input flag takes files or globs and may be repeated.",
     )
+    _add_run_arguments(run)
+    _add_generate_parser(commands)
+    add_serve_command(commands)
+    from main_image.stream.cli import register as register_stream_commands
+
+    register_stream_commands(commands)  # main-image stream | produce (main_image/stream/cli.py)
+    return parser
+
+
+def _add_run_arguments(run: argparse.ArgumentParser) -> None:
+    """The inputs and outputs of `main-image run`, then its parameters."""
     for flag, feed in FEED_FLAGS.items():
         names = [f"--{flag}"] + ([f"--{flag.replace('_', '-')}"] if "_" in flag else [])
         run.add_argument(
@@ -100,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="run metrics (one JSON object); default exports/<run_id>/metrics.json",
     )
+    _add_run_parameters(run)
+
+
+def _add_run_parameters(run: argparse.ArgumentParser) -> None:
+    """The run's date, warehouse, id and scoring configuration."""
     run.add_argument(
         "--as-of",
         "--as_of",
@@ -119,6 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
         dest="full_refresh",
         action="store_true",
         help="recompute every hotel (emits only real changes)",
+    )
+    run.add_argument(
+        "--wait",
+        type=float,
+        default=DEFAULT_WAIT_SECONDS,
+        metavar="SECONDS",
+        help="how long to wait while another run holds the warehouse, then exit 2 "
+        f"(default {DEFAULT_WAIT_SECONDS:.0f})",
     )
     run.add_argument(
         "--run-id", dest="run_id", default=None, help="the run's id (default: cli__<UTC timestamp>)"
@@ -142,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="pin the active obiq score version",
     )
 
+
+def _add_generate_parser(commands: Any) -> None:
     generate = commands.add_parser(
         "generate",
         help="write realistic landing files (deliveries of every feed, or the task's format)",
@@ -179,11 +211,6 @@ def build_parser() -> argparse.ArgumentParser:
         default="2024-07-01",
         help="as_of of the first delivery (YYYY-MM-DD)",
     )
-    add_serve_command(commands)
-    from main_image.stream.cli import register as register_stream_commands
-
-    register_stream_commands(commands)  # main-image stream | produce (main_image/stream/cli.py)
-    return parser
 
 
 def add_serve_command(commands: argparse._SubParsersAction) -> None:
@@ -198,15 +225,16 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    from main_image.locking import WarehouseBusy, exclusive_run
     from main_image.pipeline import OutputPaths, run_pipeline
-    from main_image.warehouse import RunParameters
+    from main_image.runs import RunParameters, safe_path_component
 
     as_of = parse_as_of(args.as_of) if args.as_of else datetime.now(UTC).date()
     files_by_feed = {
         feed: expand_inputs(flag, getattr(args, flag)) for flag, feed in FEED_FLAGS.items()
     }
     run_id = args.run_id or f"cli__{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
-    default_dir = DEFAULT_EXPORTS_DIR / run_id.replace(":", "-")
+    default_dir = DEFAULT_EXPORTS_DIR / safe_path_component(run_id)
     outputs = OutputPaths(
         changes=args.output_cdc or default_dir / "changes.jsonl",
         snapshot=args.output_snapshot or default_dir / "snapshot.jsonl",
@@ -220,8 +248,14 @@ def command_run(args: argparse.Namespace) -> int:
         obiq_version_pin=args.obiq_version_pin,
         full_refresh=args.full_refresh,
     )
-    progress(f"run {run_id}: as_of={as_of} warehouse={args.warehouse}")
-    result = run_pipeline(args.warehouse, params, files_by_feed, outputs, progress)
+    if args.wait < 0:
+        raise UsageError("--wait must be >= 0 seconds")
+    try:
+        with exclusive_run(args.warehouse, run_id, args.wait):
+            progress(f"run {run_id}: as_of={as_of} warehouse={args.warehouse}")
+            result = run_pipeline(args.warehouse, params, files_by_feed, outputs, progress)
+    except WarehouseBusy as busy:
+        raise UsageError(str(busy)) from None
     timings = ", ".join(
         f"{stage} {seconds:.1f}s" for stage, seconds in result.stage_seconds.items()
     )

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from main_image.settings import DBT_PROJECT_DIR
+from main_image.runs import RUN_VARIABLES
+from main_image.settings import DBT_PROJECT_DIR, Progress
 
-Progress = Callable[[str], None]
+if TYPE_CHECKING:
+    from main_image.engines.bigquery.config import BigQueryConfig
 
 
 class DbtError(RuntimeError):
@@ -27,17 +29,24 @@ class DbtResult:
     node_timings: dict[str, float] = field(default_factory=dict)
 
 
-def dbt_environment(warehouse: Path | None, target: str | None) -> dict[str, str]:
-    """The environment variables profiles.yml reads."""
+def dbt_environment(
+    warehouse: Path | None, target: str | None, bigquery: BigQueryConfig | None = None
+) -> dict[str, str]:
+    """The environment variables profiles.yml reads (the CLI sets them in its process, the
+    Cosmos tasks get them as ``env_vars``): the DuckDB file and its spill folder, the target,
+    and on BigQuery the project, location and dataset prefix (the dbt var ``schema_prefix``
+    defaults to it)."""
     env = {
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }
     if warehouse is not None:
         env["MAIN_IMAGE_WAREHOUSE"] = str(warehouse.resolve())
-        env.setdefault("MAIN_IMAGE_DUCKDB_TEMP_DIR", str(warehouse.resolve().parent / "tmp"))
+        env["MAIN_IMAGE_DUCKDB_TEMP_DIR"] = str(warehouse.resolve().parent / "tmp")
     if target is not None:
         env["MAIN_IMAGE_DBT_TARGET"] = target
+    if bigquery is not None:
+        env.update(bigquery.dbt_env())
     return env
 
 
@@ -52,9 +61,7 @@ _MANIFESTS: dict[tuple[str, str | None, str | None], Any] = {}
 def _parsed_manifest(runner_cls: Any, env_key: tuple[str, str | None, str | None]) -> Any:
     manifest = _MANIFESTS.get(env_key)
     if manifest is None:
-        outcome = runner_cls().invoke(
-            ["parse", "--project-dir", env_key[0], "--profiles-dir", env_key[0], "--quiet"]
-        )
+        outcome = _parse(runner_cls, env_key[0])
         if not outcome.success:
             raise DbtError(f"dbt parse failed: {outcome.exception}")
         manifest = outcome.result
@@ -62,23 +69,21 @@ def _parsed_manifest(runner_cls: Any, env_key: tuple[str, str | None, str | None
     return manifest
 
 
-#: The run parameters the pipeline passes (pipeline.dbt_variables). They are used only inside
-#: model bodies, so a manifest parsed without them serves a run that sets them.
-RUN_VARIABLES = frozenset(
-    {"run_id", "invocation_seq", "as_of", "full_refresh", "scoring_version", "tag_version_pin",
-     "obiq_version_pin"}
-)
+def _parse(runner_cls: Any, project_dir: str) -> Any:
+    """`dbt parse` of the project, without --vars."""
+    return runner_cls().invoke(
+        ["parse", "--project-dir", project_dir, "--profiles-dir", project_dir, "--quiet"]
+    )
 
 
 def _parse_without_variables(runner_cls: Any) -> Any:
     """`dbt parse` without --vars, with dbt's partial parsing: --vars change every run and
     would make dbt re-parse the whole project (seconds per run); without them, a process that
     follows another with the same project files and profile reuses the target folder's
-    partial_parse.msgpack. Returns None when the parse fails (the command then parses itself)."""
-    outcome = runner_cls().invoke(
-        ["parse", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--quiet"]
-    )
+    partial_parse.msgpack. The run variables (``runs.RUN_VARIABLES``) are used only inside
+    model bodies, so a manifest parsed without them serves a run that sets them.
+    Returns None when the parse fails (the command then parses itself)."""
+    outcome = _parse(runner_cls, str(DBT_PROJECT_DIR))
     return outcome.result if outcome.success else None
 
 
@@ -90,17 +95,66 @@ def clear_manifest_cache() -> None:
 def release_duckdb() -> None:
     """Close the DuckDB database dbt-duckdb keeps open in this process after a command.
 
-    DuckDB allows one writing process per file: the loader, the exports and Airflow tasks in
-    other processes must be able to open the warehouse as soon as dbt is done.
+    DuckDB allows one writing process per file: the loader, the exports and Airflow tasks
+    (Cosmos runs dbt in-process; `airflow dags test` runs every task in one process) must be
+    able to open the warehouse as soon as dbt is done. Imports nothing: when dbt-duckdb was not
+    loaded in this process there is nothing to release.
     """
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # dbt-duckdb not installed: nothing to release
+    connections = sys.modules.get("dbt.adapters.duckdb.connections")
+    if connections is None:
         return
-    environment = DuckDBConnectionManager._ENV
+    manager = connections.DuckDBConnectionManager
+    environment = getattr(manager, "_ENV", None)
     if environment is not None and hasattr(environment, "close"):
         environment.close()
-    DuckDBConnectionManager.close_all_connections()
+    manager.close_all_connections()
+
+
+@dataclass
+class _NodeReporter:
+    """dbt's event callback: times every node, keeps failures, reports models and seeds one by
+    one (passing tests only in the final count)."""
+
+    progress: Progress | None
+    node_timings: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    finished: int = 0
+
+    def __call__(self, event: Any) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        result = event.data.run_result
+        node = event.data.node_info.unique_id
+        status = result.status
+        elapsed = float(result.execution_time or 0.0)
+        self.node_timings[node] = elapsed
+        self.finished += 1
+        if status in ("error", "fail", "runtime error"):
+            self.failures.append(f"{node}: {status}: {(result.message or '').strip()}")
+        if self.progress and not (node.startswith(("test.", "unit_test.")) and status == "pass"):
+            self.progress(f"dbt [{self.finished:>3}] {status:<7} {node} ({elapsed:.2f}s)")
+
+
+def _manifest_for(
+    runner_cls: Any,
+    command: list[str],
+    variables: dict[str, Any] | None,
+    warehouse: Path | None,
+    target: str | None,
+    reuse_manifest: bool,
+) -> Any:
+    """A parsed manifest to run with (None: the command parses the project itself)."""
+    if reuse_manifest:
+        key = (str(DBT_PROJECT_DIR), target, warehouse.stem if warehouse else None)
+        return _parsed_manifest(runner_cls, key)
+    if (
+        target == "duckdb"
+        and command[:1] in (["build"], ["run"])
+        and "--target-path" not in command
+        and set(variables or {}) <= set(RUN_VARIABLES)
+    ):
+        return _parse_without_variables(runner_cls)
+    return None
 
 
 def run_dbt(
@@ -116,60 +170,24 @@ def run_dbt(
     from dbt.cli.main import dbtRunner  # heavy import, only when dbt actually runs
 
     os.environ.update(dbt_environment(warehouse, target))
-    node_timings: dict[str, float] = {}
-    failures: list[str] = []
-    finished = 0
-
-    def on_event(event: Any) -> None:
-        nonlocal finished
-        name = event.info.name
-        if name != "NodeFinished":
-            return
-        result = event.data.run_result
-        node = event.data.node_info.unique_id
-        status = result.status
-        elapsed = float(result.execution_time or 0.0)
-        node_timings[node] = elapsed
-        finished += 1
-        if status in ("error", "fail", "runtime error"):
-            failures.append(f"{node}: {status}: {(result.message or '').strip()}")
-        # models and seeds are reported one by one; passing tests only in the final count
-        if progress and not (node.startswith(("test.", "unit_test.")) and status == "pass"):
-            progress(f"dbt [{finished:>3}] {status:<7} {node} ({elapsed:.2f}s)")
-
-    args = [
-        *command,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--quiet",
-    ]
+    reporter = _NodeReporter(progress)
+    args = [*command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
+            str(DBT_PROJECT_DIR), "--quiet"]  # fmt: skip
     if variables:
         args += ["--vars", json.dumps(variables, default=str)]
     started = time.perf_counter()
-    manifest = None
-    if reuse_manifest:
-        key = (str(DBT_PROJECT_DIR), target, warehouse.stem if warehouse else None)
-        manifest = _parsed_manifest(dbtRunner, key)
-    elif (
-        target == "duckdb"
-        and command[:1] in (["build"], ["run"])
-        and "--target-path" not in command
-        and set(variables or {}) <= RUN_VARIABLES
-    ):
-        manifest = _parse_without_variables(dbtRunner)
+    manifest = _manifest_for(dbtRunner, command, variables, warehouse, target, reuse_manifest)
     try:
-        outcome = dbtRunner(manifest=manifest, callbacks=[on_event]).invoke(args)
+        outcome = dbtRunner(manifest=manifest, callbacks=[reporter]).invoke(args)
     finally:
         release_duckdb()
     seconds = time.perf_counter() - started
     if progress:
-        progress(f"dbt {' '.join(command)}: {finished} nodes in {seconds:.1f}s")
+        progress(f"dbt {' '.join(command)}: {reporter.finished} nodes in {seconds:.1f}s")
     if outcome.exception is not None:
-        failures.append(f"dbt raised: {outcome.exception}")
-    result = DbtResult(outcome.success, seconds, failures, node_timings)
+        reporter.failures.append(f"dbt raised: {outcome.exception}")
+    result = DbtResult(outcome.success, seconds, reporter.failures, reporter.node_timings)
     if raise_on_failure and not outcome.success:
-        detail = "; ".join(failures) or "see dbt_project/logs/dbt.log"
+        detail = "; ".join(reporter.failures) or "see dbt_project/logs/dbt.log"
         raise DbtError(f"dbt {' '.join(command)} failed: {detail}")
     return result

@@ -1,104 +1,188 @@
-"""Write the run's outputs in the SPEC §5 shapes (JSON Lines, like the main_images feed)."""
+"""Publishing a run: changes, snapshot and metrics (SPEC §5), the one path of the CLI and the DAG.
+
+The rule of which changes a run's export holds, written once (``CHANGES_QUERY``): every change
+record is delivered by exactly one run, the run of the first attempt at or after the attempt
+that emitted it which published (``exported_at``), counting the attempt being published. So a
+run's export holds its own attempts' changes plus those of earlier attempts nobody published
+(a crash after dbt), never what another run delivered. It is a pure function of the registry up
+to the attempt: re-publishing the same attempt, or a later attempt of the same run that emitted
+nothing new, gives the same records; such a re-publication writes nothing at all (the files
+already hold them, and a cleared old run must not overwrite its snapshot and metrics with later
+state). A later attempt that does emit changes appends them after the run's earlier lines.
+
+Files are written aside and renamed (``fileio.write_aside``), the metrics last; the attempt is
+marked exported only after all three are in place.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
+from main_image import fileio
+from main_image.engines.base import Warehouse
+from main_image.settings import Progress
 
-from main_image.settings import FEEDS
+#: The file names of a run's export folder.
+EXPORT_FILES = {"changes": "changes.jsonl", "snapshot": "snapshot.jsonl",
+                "metrics": "metrics.json"}
 
+#: Which attempt delivers each attempt's changes, and to which run (parameters: the attempt
+#: being published, twice): the first attempt at or after it that is published or is the one
+#: being published.
+_DELIVERY = """
+    with attempts as (
+        select
+            invocation_seq,
+            run_id,
+            min(case when exported_at is not null or invocation_seq = ? then invocation_seq end)
+                over (order by invocation_seq rows between current row and unbounded following)
+                as delivered_by
+        from raw.pipeline_runs
+        where invocation_seq <= ?
+    ),
 
-def _copy_jsonl(con: duckdb.DuckDBPyConnection, query: str, params: list[Any], path: Path) -> int:
-    """Write the rows of `query` (columns hotel_id, image_id, cdn_url, in the query's order) as
-    one ``{"key": {"hotel_id"}, "value": {"image_id", "cdn_url"} | null}`` object per line.
+    delivery as (
+        select emitted.invocation_seq, emitted.delivered_by, delivering.run_id as delivered_to
+        from attempts as emitted
+        inner join attempts as delivering on emitted.delivered_by = delivering.invocation_seq
+    )
+"""
 
-    DuckDB writes the file itself (COPY ... FORMAT json): no row crosses into Python, so a
-    snapshot of millions of hotels costs seconds. Returns the number of records written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    target = str(path).replace("'", "''")
-    copy = f"""
-        copy (
-            select
-                {{'hotel_id': hotel_id}} as key,
-                case
-                    when image_id is not null then {{'image_id': image_id, 'cdn_url': cdn_url}}
-                end as value
-            from ({query}) as rows (hotel_id, image_id, cdn_url)
-        ) to '{target}' (format json)
-    """
-    written = con.execute(copy, params).fetchone()
-    return int(written[0]) if written else 0
+#: The change records a run's export holds (parameters: invocation_seq, invocation_seq, run_id).
+CHANGES_QUERY = _DELIVERY + """
+    select changes.hotel_id, changes.image_id, changes.cdn_url
+    from marts.fct_main_image_changes as changes
+    inner join delivery on changes.invocation_seq = delivery.invocation_seq
+    where delivery.delivered_to = ?
+    order by changes.invocation_seq, changes.hotel_id
+"""
 
-
-#: The change records a run exports (parameters: run_id, invocation_seq, after_seq): the
-#: run's own, plus those of earlier attempts whose export never happened (a crash after dbt),
-#: leaving out attempts up to ``after_seq`` (already exported by a later run when an old run
-#: is re-run), in the order they were emitted. Portable SQL: the BigQuery path runs it too.
-CHANGES_QUERY = """
-    select hotel_id, image_id, cdn_url
-    from marts.fct_main_image_changes
-    where (
-            run_id = ?
-            or invocation_seq in (
-                select invocation_seq from raw.pipeline_runs
-                where exported_at is null and invocation_seq <= ?
-            )
-        )
-        and invocation_seq > ?
-    order by invocation_seq, hotel_id
+#: The change records the attempt delivers, this time or when it was published before
+#: (parameters: invocation_seq three times).
+_DELIVERED_BY_ATTEMPT = _DELIVERY + """
+    select count(*)
+    from marts.fct_main_image_changes as changes
+    inner join delivery on changes.invocation_seq = delivery.invocation_seq
+    where delivery.delivered_by = ?
 """
 
 
-def export_changes(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
+@dataclass(frozen=True)
+class OutputPaths:
+    """Where a run's three files go (local paths or gs:// URIs)."""
+
+    changes: Path | str
+    snapshot: Path | str
+    metrics: Path | str
+
+    @classmethod
+    def in_folder(cls, folder: str) -> OutputPaths:
+        return cls(*(fileio.join(folder, EXPORT_FILES[name]) for name in EXPORT_FILES))
+
+    def location(self, name: str) -> str:
+        return str(getattr(self, name))
+
+
+@dataclass(frozen=True)
+class Published:
+    location: str  # the folder of the changes file: a local path or gs://bucket/prefix/<run>
+    changes: int
+    changes_this_attempt: int
+    snapshot: int
+    metrics: dict[str, Any]
+    outputs: OutputPaths | None = None
+    written: bool = True  # False: the files already held this publication
+
+    def path(self, name: str) -> str:
+        if self.outputs is not None:
+            return self.outputs.location(name)
+        return fileio.join(self.location, EXPORT_FILES[name])
+
+    def asset_extra(self, run_id: str, invocation_seq: int, name: str) -> dict[str, Any]:
+        return {
+            "run_id": run_id,
+            "invocation_seq": invocation_seq,
+            "as_of": self.metrics.get("as_of"),
+            "path": self.path(name),
+            "records": {"changes": self.changes, "snapshot": self.snapshot}.get(name),
+            "changes_this_attempt": self.changes_this_attempt,
+        }
+
+
+def _already_published(wh: Warehouse, run_id: str, invocation_seq: int,
+                       outputs: OutputPaths) -> bool:
+    """True when the files already hold what publishing the attempt would write: the run was
+    published before, the attempt delivers no record that was not (it emitted nothing, and no
+    unpublished attempt before it did), and the three files are there."""
+    published_before, this_published = wh.fetchall(
+        "select count(*), count(case when invocation_seq = ? then 1 end) from raw.pipeline_runs "
+        "where run_id = ? and exported_at is not null",
+        [invocation_seq, run_id],
+    )[0]
+    if not published_before:
+        return False
+    if not this_published and wh.scalar(_DELIVERED_BY_ATTEMPT, [invocation_seq] * 3):
+        return False
+    return all(fileio.exists(outputs.location(name), wh.storage_client) for name in EXPORT_FILES)
+
+
+def _count_this_attempt(wh: Warehouse, invocation_seq: int) -> int:
+    return int(wh.scalar(
+        "select count(*) from marts.fct_main_image_changes where invocation_seq = ?",
+        [invocation_seq],
+    ))  # fmt: skip
+
+
+def publish(
+    wh: Warehouse,
     run_id: str,
     invocation_seq: int,
-    after_seq: int = 0,
-) -> int:
-    """Write the run's change records (see ``CHANGES_QUERY``); returns how many."""
-    return _copy_jsonl(con, CHANGES_QUERY, [run_id, invocation_seq, after_seq], path)
+    outputs: OutputPaths,
+    progress: Progress | None = None,
+) -> Published:
+    """Mark the selection completed, write changes / snapshot / metrics (metrics last) unless
+    they already hold this publication, and mark the attempt exported."""
+    wh.mark_selection_completed(invocation_seq)
+    location = outputs.location("changes").rsplit("/", 1)[0]
+    this_attempt = _count_this_attempt(wh, invocation_seq)
+    if _already_published(wh, run_id, invocation_seq, outputs):
+        published = Published(
+            location,
+            changes=fileio.count_lines(outputs.changes, wh.storage_client),
+            changes_this_attempt=this_attempt,
+            snapshot=fileio.count_lines(outputs.snapshot, wh.storage_client),
+            metrics=json.loads(fileio.read_text(outputs.metrics, wh.storage_client)),
+            outputs=outputs,
+            written=False,
+        )
+    else:
+        params = [invocation_seq, invocation_seq, run_id]
+        metrics = wh.run_metrics(run_id)
+        counts = fileio.write_aside([
+            (outputs.location("changes"),
+             lambda target: wh.write_main_image_rows(CHANGES_QUERY, params, target)),
+            (outputs.location("snapshot"), wh.export_snapshot),
+            (outputs.location("metrics"), lambda target: wh.write_metrics(metrics, target)),
+        ], tag=str(invocation_seq))  # fmt: skip
+        published = Published(
+            location, counts[outputs.location("changes")], this_attempt,
+            counts[outputs.location("snapshot")], metrics, outputs,
+        )
+    wh.mark_exported(invocation_seq)
+    if progress:
+        _report(progress, run_id, invocation_seq, published)
+    return published
 
 
-def export_snapshot(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    query = """
-        select hotel_id, image_id, cdn_url
-        from marts.fct_main_image_snapshot
-        order by hotel_id
-    """
-    return _copy_jsonl(con, query, [], path)
-
-
-def run_metrics(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
-    """The run's metrics object (SPEC §5)."""
-    cursor = con.execute("select * from reporting.rpt_run_metrics where run_id = ?", [run_id])
-    rows = cursor.fetchall()
-    if not rows:
-        raise LookupError(f"no metrics for run {run_id!r}")
-    columns = [description[0] for description in cursor.description]
-    return metrics_object(dict(zip(columns, rows[0], strict=True)))
-
-
-def metrics_object(record: dict[str, Any]) -> dict[str, Any]:
-    """The SPEC §5 metrics object of a reporting.rpt_run_metrics row (any engine)."""
-    return {
-        "run_id": record["run_id"],
-        "as_of": record["as_of"].isoformat(),
-        "scoring_version": record["scoring_version"],
-        "images_processed": record["images_processed"],
-        "hotels_with_images": record["hotels_with_images"],
-        "main_images": {
-            "new": record["main_images_new"],
-            "updated": record["main_images_updated"],
-            "deleted": record["main_images_deleted"],
-        },
-        "rejected_records": {feed: record[f"rejected_{feed}"] for feed in FEEDS},
-    }
-
-
-def export_metrics(metrics: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics) + "\n", encoding="utf-8")
+def _report(progress: Progress, run_id: str, invocation_seq: int, published: Published) -> None:
+    if not published.written:
+        progress(f"export: run {run_id} attempt {invocation_seq} delivers nothing new; "
+                 f"its files already hold its {published.changes:,} changes, left as they are")
+        return
+    progress(f"export: {published.changes:,} changes ({published.changes_this_attempt:,} "
+             f"new in attempt {invocation_seq}) -> {published.path('changes')}")
+    progress(f"export: {published.snapshot:,} main images -> {published.path('snapshot')}")
+    progress(f"export: metrics -> {published.path('metrics')}")

@@ -20,7 +20,9 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
+from main_image import fileio
 from main_image.settings import FEEDS, PROJECT_ROOT
 
 #: Files of a feed folder that are landed.
@@ -36,25 +38,27 @@ def default_landing_dir() -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
-def discover_files(landing_dir: Path) -> dict[str, list[Path]]:
-    """Every landing file of every feed, in landing order (path order within a feed).
+def discover_files(
+    landing: Path | str, storage_client: Any = None
+) -> dict[str, list[Any]]:
+    """Every landing file of every feed, in landing order (path order within a feed): local
+    paths under a folder, or ``gs://`` URIs under a bucket prefix.
 
     A missing landing dir or feed folder means "no file"; hidden files (``.name``, e.g. a file
     still being copied as ``.part-00000.jsonl``) and other suffixes are ignored.
     """
-    found: dict[str, list[Path]] = {feed: [] for feed in FEEDS}
+    found: dict[str, list[Any]] = {}
     for feed in FEEDS:
-        folder = landing_dir / feed
-        if not folder.is_dir():
-            continue
-        files = [
-            path
-            for path in folder.rglob("*")
-            if path.is_file()
-            and path.suffix in LANDING_SUFFIXES
-            and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-        ]
-        found[feed] = sorted(files, key=lambda path: path.relative_to(folder).as_posix())
+        folder = fileio.join(landing, feed)
+        names = [
+            name for name in fileio.list_files(folder, storage_client)
+            if name.endswith(LANDING_SUFFIXES)
+            and not any(part.startswith(".") for part in name.split("/"))
+        ]  # fmt: skip
+        if fileio.is_gcs_uri(folder):
+            found[feed] = [fileio.join(folder, name) for name in names]
+        else:
+            found[feed] = [Path(folder) / name for name in names]
     return found
 
 

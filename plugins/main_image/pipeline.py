@@ -1,31 +1,27 @@
-"""One run of the pipeline: land the files, build the dbt project, publish the outputs.
+"""The steps of a pipeline run, the same for the CLI and the Airflow DAG:
 
-    register the attempt -> land files (raw) -> dbt build -> mark selection completed
-    -> export changes / snapshot / metrics -> mark exported
+    register (a new attempt in raw.pipeline_runs) -> land (files into raw, watermark)
+    -> transform (dbt build; on Airflow: the Cosmos task group) -> publish (exports.publish)
 
-The CLI calls ``run_pipeline``; the Airflow DAG calls the same steps as separate tasks.
+The CLI calls ``run_pipeline`` (all four in one process); the DAG's tasks call ``register``,
+``land`` and ``exports.publish`` through ``main_image.orchestration``, with Cosmos running dbt
+between them. Every rule about runs lives in these functions and in ``exports``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from main_image import exports, loader, warehouse
-from main_image.dbt_runner import run_dbt
-from main_image.warehouse import RunParameters
+from main_image.engines import LoadedFile, Warehouse, open_warehouse
+from main_image.exports import OutputPaths, Published, publish
+from main_image.runs import RunParameters, dbt_variables
+from main_image.settings import Progress
 
-Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class OutputPaths:
-    changes: Path
-    snapshot: Path
-    metrics: Path
+__all__ = ["OutputPaths", "RunResult", "land", "publish", "register", "run_pipeline", "transform"]
 
 
 @dataclass
@@ -34,33 +30,39 @@ class RunResult:
     invocation_seq: int
     metrics: dict[str, Any]
     outputs: OutputPaths
-    loaded: list[loader.LoadedFile]
+    loaded: list[LoadedFile]
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    published: Published | None = None
 
 
-def dbt_variables(params: RunParameters, invocation_seq: int) -> dict[str, Any]:
-    return {
-        "run_id": params.run_id,
-        "invocation_seq": invocation_seq,
-        "as_of": params.as_of.isoformat(),
-        "full_refresh": params.full_refresh,
-        "scoring_version": params.scoring_version,
-        "tag_version_pin": params.tag_version_pin,
-        "obiq_version_pin": params.obiq_version_pin,
-    }
+def register(wh: Warehouse, params: RunParameters) -> int:
+    """Register a new attempt of the run (the raw layer first, on the first run)."""
+    wh.ensure_raw_layer()
+    return wh.start_invocation(params)
+
+
+def land(
+    wh: Warehouse,
+    files_by_feed: Mapping[str, Sequence[Path | str]],
+    run_id: str,
+    invocation_seq: int,
+    progress: Progress | None = None,
+) -> tuple[list[LoadedFile], int]:
+    """Land every file (content loaded before is skipped); returns the files and the watermark."""
+    loaded = wh.load_feeds(files_by_feed, run_id, invocation_seq, progress)
+    return loaded, wh.record_watermark(invocation_seq)
 
 
 def begin_attempt(
     warehouse_path: Path,
     params: RunParameters,
-    files_by_feed: dict[str, list[Path]],
+    files_by_feed: Mapping[str, Sequence[Path]],
     progress: Progress | None = None,
-) -> tuple[int, list[loader.LoadedFile]]:
-    """Register the attempt and land its files; returns (invocation_seq, loaded files)."""
-    with warehouse.connect(warehouse_path) as con:
-        invocation_seq = warehouse.start_invocation(con, params)
-        loaded = loader.load_feeds(con, files_by_feed, params.run_id, invocation_seq, progress)
-        warehouse.record_watermark(con, invocation_seq)
+) -> tuple[int, list[LoadedFile]]:
+    """Register the attempt and land its files on the DuckDB file; returns (seq, files)."""
+    with open_warehouse(warehouse_path, None) as wh:
+        invocation_seq = register(wh, params)
+        loaded, _ = land(wh, files_by_feed, params.run_id, invocation_seq, progress)
     return invocation_seq, loaded
 
 
@@ -72,12 +74,14 @@ def transform(
     dbt_command: str = "build",
     reuse_manifest: bool = False,
 ) -> None:
-    """dbt build (models, seeds, data tests, unit tests); raises DbtError on any failure.
+    """dbt build (models, seeds, data tests, unit tests) on the DuckDB file; raises DbtError.
 
     `dbt_command="run"` builds seeds and models without the data and unit tests (the
     property tests use it to explore more histories); `reuse_manifest` parses the project
     once per process.
     """
+    from main_image.dbt_runner import run_dbt
+
     command = ["build"]
     if dbt_command == "run":
         command += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
@@ -91,35 +95,14 @@ def transform(
         progress=progress,
         reuse_manifest=reuse_manifest,
     )
-    with warehouse.connect(warehouse_path) as con:
-        warehouse.mark_selection_completed(con, invocation_seq)
-
-
-def publish(
-    warehouse_path: Path,
-    params: RunParameters,
-    invocation_seq: int,
-    outputs: OutputPaths,
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """Write the changes, snapshot and metrics exports; returns the metrics."""
-    with warehouse.connect(warehouse_path) as con:
-        changes = exports.export_changes(con, outputs.changes, params.run_id, invocation_seq)
-        snapshot = exports.export_snapshot(con, outputs.snapshot)
-        metrics = exports.run_metrics(con, params.run_id)
-        exports.export_metrics(metrics, outputs.metrics)
-        warehouse.mark_exported(con, invocation_seq)
-    if progress:
-        progress(f"export: {changes:,} changes -> {outputs.changes}")
-        progress(f"export: {snapshot:,} main images -> {outputs.snapshot}")
-        progress(f"export: metrics -> {outputs.metrics}")
-    return metrics
+    with open_warehouse(warehouse_path, None) as wh:
+        wh.mark_selection_completed(invocation_seq)
 
 
 def run_pipeline(
     warehouse_path: Path,
     params: RunParameters,
-    files_by_feed: dict[str, list[Path]],
+    files_by_feed: Mapping[str, Sequence[Path]],
     outputs: OutputPaths,
     progress: Progress | None = None,
     dbt_command: str = "build",
@@ -137,7 +120,9 @@ def run_pipeline(
     timings["transform"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    metrics = publish(warehouse_path, params, invocation_seq, outputs, progress)
+    with open_warehouse(warehouse_path, None) as wh:
+        published = publish(wh, params.run_id, invocation_seq, outputs, progress)
     timings["publish"] = time.perf_counter() - started
 
-    return RunResult(params.run_id, invocation_seq, metrics, outputs, loaded, timings)
+    return RunResult(params.run_id, invocation_seq, published.metrics, outputs, loaded, timings,
+                     published)

@@ -1,8 +1,12 @@
-"""Paths and defaults shared by the CLI, the DAGs and the tests."""
+"""Paths, feeds and small shared definitions of the CLI, the DAGs and the tests.
+
+Kept free of heavy imports: the DAG files read it at parse time.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 PROJECT_ROOT = Path(os.environ.get("MAIN_IMAGE_HOME", Path(__file__).resolve().parents[2]))
@@ -21,3 +25,16 @@ FEEDS: tuple[str, ...] = (
 )
 
 DEFAULT_SCORING_VERSION = "v1"
+
+#: A callback that reports one line of progress (the CLI prints it to stderr, Airflow logs it).
+Progress = Callable[[str], None]
+
+#: The strings an environment variable or a DAG param may use for "true" (case-insensitive).
+TRUE_STRINGS = frozenset({"1", "true", "yes", "on"})
+
+
+def is_true(value: object) -> bool:
+    """A flag given as a bool or as a string (environment variables, Airflow params)."""
+    if isinstance(value, bool):
+        return value
+    return value is not None and str(value).strip().lower() in TRUE_STRINGS

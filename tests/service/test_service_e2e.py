@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 def run(root: Path, landing: Path, number: int) -> dict[int, dict]:
     """One pipeline run over everything in the landing zone; the snapshot by hotel."""
     from main_image.pipeline import OutputPaths, run_pipeline
-    from main_image.warehouse import RunParameters
+    from main_image.runs import RunParameters
 
     out = root / "exports" / str(number)
     outputs = OutputPaths(out / "changes.jsonl", out / "snapshot.jsonl", out / "metrics.json")

@@ -16,8 +16,8 @@ from main_image.cli import progress
 from main_image.dev.generate import GenerateConfig, generate
 from main_image.landing import discover_files
 from main_image.pipeline import OutputPaths, RunResult, run_pipeline
+from main_image.runs import RunParameters
 from main_image.settings import FEEDS
-from main_image.warehouse import RunParameters
 
 
 def metrics_table(results: list[RunResult]) -> str:

@@ -1,4 +1,4 @@
-"""Land -> raw: copy landing files into the raw tables, one row per input line (ELT).
+"""DuckDB landing: copy landing files into the raw tables, one row per input line (ELT).
 
 No record is validated here: every line is stored with its text, its file and its line number,
 and dbt's staging models decide what is valid. A file whose content (SHA-256) was already
@@ -37,9 +37,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from main_image import warehouse
+from main_image.engines.base import LoadedFile
+from main_image.engines.duckdb.config import raw_line_compression
 from main_image.settings import FEEDS
-from main_image.warehouse import scalar
 
 #: Lines are inserted in batches of this many bytes of input.
 CHUNK_BYTES = 64 * 1024 * 1024
@@ -62,13 +62,18 @@ _CSV_LINE_OPTIONS = (
     "new_line = '\\n', columns = {'line': 'VARCHAR'}, max_line_size = 67108864"
 )
 
-Progress = Callable[[str], None]
+
+
+def scalar(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None) -> Any:
+    """The first column of the first row of `query` (None when it returns no row)."""
+    rows = con.execute(query, params or []).fetchall()
+    return rows[0][0] if rows else None
 
 
 def _forced_compression(con: duckdb.DuckDBPyConnection, feed: str) -> str | None:
     """A raw table created without the storage clause of its lines (by an older version, see
-    warehouse.raw_line_compression) gets them uncompressed by forcing it during the insert."""
-    if warehouse.raw_line_compression() != "uncompressed":
+    config.raw_line_compression) gets them uncompressed by forcing it during the insert."""
+    if raw_line_compression() != "uncompressed":
         return None
     ddl = scalar(
         con,
@@ -76,16 +81,6 @@ def _forced_compression(con: duckdb.DuckDBPyConnection, feed: str) -> str | None
         [feed],
     )
     return None if "using compression" in str(ddl).lower() else "uncompressed"
-
-
-@dataclass(frozen=True)
-class LoadedFile:
-    feed: str
-    path: Path
-    file_seq: int | None  # None when skipped
-    line_count: int
-    skipped: bool
-    reader: str | None = None  # text | csv | python; None when skipped
 
 
 def file_sha256(path: Path) -> str:
@@ -242,13 +237,8 @@ def _stage_lines_duckdb(
     return None
 
 
-def _insert_staged_lines(
-    con: duckdb.DuckDBPyConnection,
-    feed: str,
-    path: Path,
-    file_seq: int,
-    params: list[Any],
-) -> int:
+def _insert_staged_lines(con: duckdb.DuckDBPyConnection, feed: str, path: Path, file_seq: int,
+                         params: list[Any]) -> int:
     """Insert the lines a DuckDB reader staged."""
     del path  # already read
     inserted = con.execute(
@@ -263,13 +253,9 @@ def _insert_staged_lines(
     return int(inserted[0]) if inserted else 0
 
 
-def _insert_lines_python(
-    con: duckdb.DuckDBPyConnection,
-    feed: str,
-    path: Path,
-    file_seq: int,
-    params: list[Any],
-) -> int:
+def _insert_lines_python(con: duckdb.DuckDBPyConnection, feed: str, path: Path, file_seq: int,
+                         params: list[Any]) -> int:
+    """Insert the file's lines, split and decoded in Python, in Arrow batches."""
     line_count = 0
     for lines in iter_line_batches(path):
         batch = pa.table(
@@ -343,27 +329,3 @@ def _load_in_transaction(
         if forced:
             con.execute("reset force_compression")
     return LoadedFile(feed, path, int(file_seq), line_count, skipped=False, reader=reader)
-
-
-def load_feeds(
-    con: duckdb.DuckDBPyConnection,
-    files_by_feed: dict[str, list[Path]],
-    run_id: str,
-    invocation_seq: int,
-    progress: Progress | None = None,
-) -> list[LoadedFile]:
-    """Load every file, feed by feed (SPEC order) and by path within a feed."""
-    loaded: list[LoadedFile] = []
-    for feed in FEEDS:
-        for path in sorted(files_by_feed.get(feed, [])):
-            result = load_file(con, feed, path, run_id, invocation_seq)
-            loaded.append(result)
-            if progress:
-                if result.skipped:
-                    progress(f"land {feed}: {path.name} skipped (content loaded before)")
-                else:
-                    progress(
-                        f"land {feed}: {path.name} -> {result.line_count:,} lines "
-                        f"({result.reader} reader)"
-                    )
-    return loaded

@@ -1,6 +1,6 @@
 """Where the BigQuery warehouse lives: project, location, dataset prefix, dbt target.
 
-Kept apart from ``main_image.bigquery`` (the loader, the registry, the exports) so that the
+Kept apart from ``engines.bigquery.warehouse`` (the loader, the registry, the exports) so the
 DAG files can read the configuration at parse time without importing DuckDB, pyarrow or the
 Google client libraries.
 """
@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from main_image.settings import TRUE_STRINGS
 
 LAYERS = ("raw", "staging", "marts", "reporting")
 DEFAULT_LOCATION = "EU"
@@ -63,7 +65,7 @@ class BigQueryConfig:
             ),
             raw_require_partition_filter=(
                 (_env(env, "MAIN_IMAGE_BQ_RAW_REQUIRE_PARTITION_FILTER", "false") or "").lower()
-                in ("1", "true", "yes")
+                in TRUE_STRINGS
             ),
         )
 

@@ -1,0 +1,1 @@
+"""BigQuery: the production warehouse (and the local BigQuery API emulator in tests)."""

@@ -1,0 +1,1 @@
+"""The embedded DuckDB warehouse (the default engine)."""
