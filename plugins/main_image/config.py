@@ -86,6 +86,39 @@ ENV_VARS: dict[str, EnvVar] = {
                                               "`bq_emulator` target: the emulator's endpoint"),
     "MAIN_IMAGE_BQ_EMULATOR_PROJECT": EnvVar("main-image-local",
                                              "`bq_emulator` target: its project"),
+    # The image service (main_image/service/settings.py; `main-image serve`)
+    "MAIN_IMAGE_ENV": EnvVar("production", "service: `production` refuses to start without its "
+                             "secrets; `development` (make serve) generates them"),
+    "MAIN_IMAGE_ADMIN_TOKEN": EnvVar("", "service: the admin bearer token (secret, required)"),
+    "MAIN_IMAGE_FRONTEND_TOKEN": EnvVar("", "service: the read-only frontend bearer token "
+                                        "(secret, required)"),
+    "MAIN_IMAGE_LINK_SECRET": EnvVar("", "service: the HMAC key that signs upload links "
+                                     "(secret, required)"),
+    "MAIN_IMAGE_PUBLIC_BASE_URL": EnvVar("http://127.0.0.1:8000", "service: the base of "
+                                         "`cdn_url` and `upload_url`"),
+    "MAIN_IMAGE_DATABASE_URL": EnvVar("sqlite:///<repo>/service/service.db",
+                                      "service: SQLAlchemy URL of its database"),
+    "MAIN_IMAGE_BLOB_URI": EnvVar("<repo>/service/blobs", "service: image bytes, a folder or "
+                                  "`gs://bucket[/prefix]`"),
+    "MAIN_IMAGE_MAX_FILE_BYTES": EnvVar("20971520", "service: size limit of one uploaded file"),
+    "MAIN_IMAGE_MAX_REQUEST_BYTES": EnvVar("104857600", "service: size limit of one upload "
+                                           "request"),
+    "MAIN_IMAGE_MAX_IMAGE_PIXELS": EnvVar("50000000", "service: decompression-bomb guard"),
+    "MAIN_IMAGE_IMAGE_ID_MIN": EnvVar("2000000000000", "service: first image id it allocates"),
+    "MAIN_IMAGE_IMAGE_ID_MAX": EnvVar("2999999999999", "service: last image id it allocates"),
+    "MAIN_IMAGE_AUTO_MIGRATE": EnvVar("1", "service: run the Alembic migrations at start"),
+    # The stream lander (main_image/stream/config.py; `main-image stream`, the DAG task)
+    "MAIN_IMAGE_KAFKA_BOOTSTRAP_SERVERS": EnvVar("", "stream: `host:port[,...]`; unset = no "
+                                                 "stream (the drain task does nothing)"),
+    "MAIN_IMAGE_KAFKA_TOPICS": EnvVar("images", "stream: comma-separated topics"),
+    "MAIN_IMAGE_KAFKA_GROUP_ID": EnvVar("main-image-lander", "stream: the consumer group"),
+    "MAIN_IMAGE_KAFKA_FLUSH_MESSAGES": EnvVar("10000", "stream: messages per landed file at most"),
+    "MAIN_IMAGE_KAFKA_SECURITY_PROTOCOL": EnvVar("", "stream: e.g. `SASL_SSL` (managed Kafka)"),
+    "MAIN_IMAGE_KAFKA_SASL_MECHANISM": EnvVar("", "stream: e.g. `PLAIN`, `OAUTHBEARER`"),
+    "MAIN_IMAGE_KAFKA_SASL_USERNAME": EnvVar("", "stream: SASL user"),
+    "MAIN_IMAGE_KAFKA_SASL_PASSWORD": EnvVar("", "stream: SASL password (secret)"),
+    "MAIN_IMAGE_STREAM_DRAIN_SCHEDULE": EnvVar("*/15 * * * *", "stream: schedule of the "
+                                               "drain-only DAG"),
 }
 
 _NO_SCHEDULE = {"", "none", "null", "manual"}
