@@ -4,8 +4,8 @@ Optional: the pipeline DAG already drains at the start of each run (task ``drain
 This DAG drains every ``MAIN_IMAGE_STREAM_DRAIN_SCHEDULE`` (default every 15 minutes) so that
 stream files wait in the landing zone, committed, and Kafka's retention is never the limit.
 It only writes files: no warehouse, no pool. Skipped when ``MAIN_IMAGE_KAFKA_BOOTSTRAP_SERVERS``
-is unset. Configuration: the Kafka variables of docs/configuration.md (see main_image/stream/config.py and
-docs/design.md, "The image stream").
+is unset. Configuration: the Kafka variables of docs/configuration.md (see
+main_image/stream/config.py and docs/design.md, "The image stream").
 """
 
 from __future__ import annotations

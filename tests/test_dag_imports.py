@@ -83,7 +83,7 @@ def test_parsing_the_dag_folder_imports_no_warehouse_client(manifest: Path,  # n
     for overrides in ({}, BIGQUERY_ENV):
         probe = parse_dag_folder(env, overrides, baseline)
         assert probe["errors"] == {}, overrides
-        assert len(probe["dags"]) == 3, probe["dags"]
+        assert len(probe["dags"]) == 4, probe["dags"]
         heavy = [name for name in probe["after"] if is_heavy(name)]
         assert heavy == [], f"parsing dags/ ({overrides or 'duckdb'}) imported {heavy}"
         added = sorted(set(probe["after"]) - set(probe["baseline"]))
