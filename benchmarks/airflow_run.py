@@ -61,6 +61,8 @@ def environment(root: Path, port: int | None = None) -> dict[str, str]:
         AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
         AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(64),
         AIRFLOW__OPENLINEAGE__NAMESPACE="main_image",
+        AIRFLOW__LOGGING__NAMESPACE_LEVELS=(
+            "openlineage.client=WARNING airflow.providers.openlineage=WARNING"),
         AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps({
             "type": "file", "append": True,
             "log_file_path": str(root / "airflow_home" / "openlineage.jsonl")}),

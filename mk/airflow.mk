@@ -21,12 +21,15 @@ AIRFLOW_DBT_TARGET ?= $(AIRFLOW_HOME_DIR)/dbt_target
 # * OpenLineage (the provider is installed; Cosmos emits dbt lineage): events go to a file in
 #   the Airflow home. Production points AIRFLOW__OPENLINEAGE__TRANSPORT at its backend.
 AIRFLOW_JWT_SECRET_FILE = $(AIRFLOW_HOME_DIR)/.jwt_secret
+# two INFO lines per task ("will use file transport", "emitted START event") are not for users
+AIRFLOW_QUIET_LOGGERS = openlineage.client=WARNING airflow.providers.openlineage=WARNING
 AIRFLOW_OPENLINEAGE_FILE ?= $(AIRFLOW_HOME_DIR)/openlineage.jsonl
 
 AIRFLOW_ENV = \
 	AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) \
 	AIRFLOW__API_AUTH__JWT_SECRET="$$(cat $(AIRFLOW_JWT_SECRET_FILE) 2>/dev/null)" \
 	AIRFLOW__OPENLINEAGE__NAMESPACE=main_image \
+	AIRFLOW__LOGGING__NAMESPACE_LEVELS="$(AIRFLOW_QUIET_LOGGERS)" \
 	AIRFLOW__OPENLINEAGE__TRANSPORT='{"type": "file", "log_file_path": "$(AIRFLOW_OPENLINEAGE_FILE)", "append": true}' \
 	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
 	AIRFLOW__CORE__LOAD_EXAMPLES=False \

@@ -35,6 +35,8 @@ def airflow_env(root: Path, **overrides: str) -> dict[str, str]:
         # as mk/airflow.mk: a JWT secret long enough for HS512, OpenLineage events to a file
         AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(64),
         AIRFLOW__OPENLINEAGE__NAMESPACE="main_image",
+        AIRFLOW__LOGGING__NAMESPACE_LEVELS=(
+            "openlineage.client=WARNING airflow.providers.openlineage=WARNING"),
         AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps({
             "type": "file", "append": True,
             "log_file_path": str(root / "airflow_home" / "openlineage.jsonl")}),

@@ -102,16 +102,22 @@ def report_stage(tmp_project_dir: str, context: Any = None, stage: str = "") -> 
         context["ti"].xcom_push(key="dbt_results", value=summary)
 
 
-def partial_parse_cache(name: str) -> Path:
+def partial_parse_cache(name: str, config: Any) -> Path:
     """A Cosmos partial-parse cache folder of its own for ``name`` (created when first written).
 
     dbt re-parses the whole project when the ``--vars`` differ from the cached parse's. The
     build stages of one run share their vars, so the first stage parses and the next ones reuse
     it; ``dbt source freshness`` has no vars and gets a cache of its own, so it parses once per
-    worker, not once per run."""
+    worker, not once per run. The folder is keyed by the project, target and warehouse (the
+    profile), so two deployments on one machine never invalidate each other's parse."""
+    import hashlib
+
     from cosmos import settings
 
-    return Path(settings.cache_dir) / f"main_image_pipeline__{name}"
+    key = json.dumps([str(config.dbt_project_dir), config.dbt_target,
+                      sorted(config.dbt_env().items())])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return Path(settings.cache_dir) / f"main_image_pipeline__{name}__{digest}"
 
 
 def stage_operators(config: Any, guard: Any, dbt_vars: dict[str, str]) -> list[Any]:
@@ -141,7 +147,7 @@ def stage_operators(config: Any, guard: Any, dbt_vars: dict[str, str]) -> list[A
             vars=dbt_vars,
             env=config.dbt_env(),
             emit_datasets=False,
-            cache_dir=partial_parse_cache("build"),
+            cache_dir=partial_parse_cache("build", config),
             pool=config.pool,
             pre_execute=guard,
             callback=report_stage,

@@ -20,6 +20,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 LATE_STATUSES = ("warn", "error", "runtime error")
+#: dbt measures an empty table's age from 1970: older than 30 years means "never loaded"
+NEVER_HOURS = 30 * 365 * 24
 
 
 def summarize_sources(sources_json: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +45,9 @@ def format_sources(summary: dict[str, Any]) -> str:
     lines = [f"dbt source freshness: {len(summary['sources'])} sources checked, "
              f"{len(summary['late'])} late"]
     for source in summary["sources"]:
-        age = "" if source["age_hours"] is None else f"newest load {source['age_hours']} h ago"
+        hours = source["age_hours"]
+        age = ("" if hours is None else "nothing loaded yet" if hours > NEVER_HOURS
+               else f"newest load {hours} h ago")
         lines.append(f"  {source['status']:<6} {source['source']:<22} {age}".rstrip())
     return "\n".join(lines)
 
@@ -97,7 +101,7 @@ def freshness_operator(config: Any, guard: Any) -> Any:
         select="source:raw",
         env=config.dbt_env(),
         emit_datasets=False,
-        cache_dir=partial_parse_cache("freshness"),
+        cache_dir=partial_parse_cache("freshness", config),
         pool=config.pool,
         pre_execute=guard,
         callback=collect,
