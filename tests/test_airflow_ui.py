@@ -10,6 +10,7 @@ key, no OpenLineage hint."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -47,8 +48,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
+def get_json(url: str, timeout: float = 5) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.loads(response.read())
 
 
@@ -69,7 +70,9 @@ def run_pipeline_once(base: str) -> str:
     deadline = time.monotonic() + RUN_TIMEOUT
     state = run["state"]
     while time.monotonic() < deadline:
-        state = get_json(f"{base}/api/v2/dags/{dag}/dagRuns/{run_id}")["state"]
+        # a busy api-server may time out: ask again
+        with contextlib.suppress(urllib.error.URLError, ConnectionError, TimeoutError):
+            state = get_json(f"{base}/api/v2/dags/{dag}/dagRuns/{run_id}", timeout=30)["state"]
         if state in ("success", "failed"):
             break
         time.sleep(5)
