@@ -34,7 +34,7 @@ from conftest import airflow_env
 from main_image import landing, orchestration
 from main_image.settings import FEEDS
 
-pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.airflow, pytest.mark.timeout(3000)]
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -91,7 +91,7 @@ class E2E:
         return Path(self.env["MAIN_IMAGE_EXPORTS_DIR"])
 
     def run(self, name: str, command: list[str], extra_env: dict[str, str] | None = None,
-            timeout: int = 600) -> subprocess.CompletedProcess[str]:
+            timeout: int = 1500) -> subprocess.CompletedProcess[str]:
         log = self.root / "logs" / f"{len(self.logs) + 1:02d}-{name}.log"
         log.parent.mkdir(exist_ok=True)
         self.logs.append(log)

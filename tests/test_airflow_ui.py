@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.airflow, pytest.mark.timeout(1500)]
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 STARTUP_TIMEOUT = 300  # seconds; a cold start (metadata DB migration included) takes ~15-60 s
-RUN_TIMEOUT = 900  # seconds; a run of the 20-hotel sample takes about a minute on a quiet machine
+RUN_TIMEOUT = 1200  # seconds; a run of the 20-hotel sample takes about a minute on a quiet machine
 DOCS_IMG = REPO / "docs" / "img"
 MAX_PNG_BYTES = 200_000
 NOISE = ("deprecat", "hmac key", "install apache-airflow-providers-openlineage",
@@ -178,9 +178,10 @@ def test_standalone_serves_the_ui_with_the_dags(tmp_path: Path) -> None:
         MAIN_IMAGE_LANDING_DIR=str(tmp_path / "landing"),
         MAIN_IMAGE_EXPORTS_DIR=str(tmp_path / "exports"),
         MAIN_IMAGE_DBT_MANIFEST=str(manifest / "manifest.json"),
-        # no scheduled run of its own when unpaused (the first interval ends tomorrow), so the
-        # one run is the one triggered below
-        MAIN_IMAGE_START_DATE=time.strftime("%Y-%m-%d", time.gmtime()),
+        # no scheduled run of its own when unpaused (Airflow 3 runs @daily at the start of the
+        # interval, so a start date of today would queue today's run first): the one run is
+        # the one triggered below
+        MAIN_IMAGE_START_DATE=time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400)),
         MAIN_IMAGE_RETRIES="0",
     )
     landing.write_sample(tmp_path / "landing", tmp_path / "sample", hotels=20, deliveries=1)
