@@ -77,6 +77,11 @@ def run_pipeline_once(base: str) -> str:
             break
         time.sleep(5)
     assert state == "success", f"run {run_id}: {state}"
+    # a run is only done when every task of it ran (a run with no task instance is no proof)
+    instances = get_json(f"{base}/api/v2/dags/{dag}/dagRuns/{run_id}/taskInstances",
+                         timeout=30)["task_instances"]
+    states = {ti["task_id"]: ti["state"] for ti in instances}
+    assert "publish" in states and set(states.values()) == {"success"}, states
     return run_id
 
 
@@ -155,8 +160,10 @@ def stop(process: subprocess.Popen[bytes], grace: float = 30) -> None:
         time.sleep(0.5)
     if group_alive(pgid):
         os.killpg(pgid, signal.SIGKILL)
-        time.sleep(1)
-    process.wait(timeout=10)
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 30  # a loaded machine takes a while to reap the children
+    while time.monotonic() < deadline and group_alive(pgid):
+        time.sleep(0.5)
 
 
 def test_standalone_serves_the_ui_with_the_dags(tmp_path: Path) -> None:
