@@ -2,7 +2,9 @@
 
 Scheduled on the assets ``main_image_changes`` and ``main_image_snapshot`` (no time schedule):
 it runs after each successful ``publish`` of main_image_pipeline and validates the files the
-asset events point at (the place to hand the changes to the frontend).
+asset events point at (the place to hand the changes to the frontend). When several exports
+were published since its last run, it validates the latest one by attempt (``invocation_seq``
+in the events' extra), changes and snapshot of that same attempt, and logs which run that is.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from airflow.sdk import dag, get_current_context, task
 from main_image import orchestration as orch
+from main_image.airflow_tasks.consumer import latest_export
 
 ASSETS = orch.export_assets()
 
@@ -59,18 +62,22 @@ def validate_jsonl(path: str, allow_null: bool) -> int:
 def main_image_export_consumer() -> None:
     @task
     def validate_latest_export() -> dict[str, Any]:
-        """Validate the latest changes and snapshot exports named by the triggering events."""
+        """Validate the latest export (by attempt) named by the triggering events."""
         events = get_current_context()["triggering_asset_events"]
-        summary: dict[str, Any] = {}
-        for name in ("changes", "snapshot"):
-            latest = list(events[ASSETS[name]])[-1]
-            extra = dict(latest.extra or {})
-            path = str(extra["path"])
+        export = latest_export({name: events[ASSETS[name]] for name in ("changes", "snapshot")})
+        print(f"validating the export of run {export.run_id} (attempt {export.invocation_seq}, "
+              f"as_of {export.as_of})")
+        summary: dict[str, Any] = {"run_id": export.run_id,
+                                   "invocation_seq": export.invocation_seq,
+                                   "as_of": export.as_of}
+        for name, path in export.paths.items():
             lines = validate_jsonl(path, allow_null=name == "changes")
-            if extra.get("records") is not None and lines != extra["records"]:
-                raise ValueError(f"{path}: {lines} lines, the asset event says {extra['records']}")
-            summary[name] = {"run_id": extra.get("run_id"), "path": str(path), "records": lines}
-        print(json.dumps(summary))
+            expected = export.records[name]
+            if expected is not None and lines != expected:
+                raise ValueError(f"{path}: {lines} lines, the asset event says {expected}")
+            summary[name] = {"path": path, "records": lines}
+        print(f"validated run {export.run_id} attempt {export.invocation_seq}: "
+              f"{json.dumps(summary)}")
         return summary
 
     validate_latest_export()

@@ -15,6 +15,7 @@ from typing import Any
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, dag, get_current_context, task
 from main_image import orchestration as orch
+from main_image.airflow_tasks import notes
 
 CONFIG = orch.Config.from_env()
 
@@ -92,6 +93,8 @@ def main_image_full_rebuild() -> None:
         trigger_run_id="full_rebuild__{{ run_id }}",
         conf=conf,
         reset_dag_run=True,
+        note=f"Full rebuild triggered by {orch.REBUILD_DAG_ID}: every hotel recomputed; "
+        "the summary is in the rebuild run's note and its report task log.",
         wait_for_completion=True,
         poke_interval=30,
         deferrable=True,
@@ -99,12 +102,17 @@ def main_image_full_rebuild() -> None:
 
     @task
     def report() -> dict[str, Any]:
-        """Log the rebuild's metrics (how many hotels really changed)."""
-        run_id = f"full_rebuild__{get_current_context()['run_id']}"
+        """The rebuild's summary (how many hotels really changed): the first line of this log,
+        the run's note (docs/airflow.md#full-rebuild-and-scoring-versions) and the XCom."""
+        context = get_current_context()
+        run_id = f"full_rebuild__{context['run_id']}"
         metrics = orch.read_metrics(CONFIG, run_id)
-        metrics_path = orch.export_path(CONFIG, run_id, "metrics")
-        print(f"full rebuild {run_id}: {json.dumps(metrics['main_images'])} -> {metrics_path}")
-        return metrics
+        summary = notes.rebuild_summary(
+            run_id, metrics, orch.export_path(CONFIG, run_id, "metrics"))
+        notes.log.info("%s", summary)
+        notes.set_run_note(orch.REBUILD_DAG_ID, context["run_id"], summary)
+        print(json.dumps(metrics, indent=2, default=str))
+        return {"summary": summary, **metrics}
 
     conf >> trigger >> report()
 

@@ -1,28 +1,26 @@
 """main_image_pipeline: land the feeds, build the dbt project (Cosmos), publish the outputs.
 
-Importing this file is cheap: Cosmos renders the dbt graph from the manifest written by
-`dbt parse` (LoadMode.DBT_MANIFEST); nothing connects to the warehouse at import time.
+Importing this file is cheap: the dbt project is three Cosmos `dbt build --select` tasks with
+graph selectors (main_image.airflow_tasks.dbt_stages), so nothing parses dbt or connects to the
+warehouse at import time and a model added to the project needs no DAG change.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
-from airflow.sdk import Param, PokeReturnValue, dag, get_current_context, task
-from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+from airflow.sdk import Param, TaskGroup, dag, get_current_context, task
 from main_image import orchestration as orch
+from main_image.airflow_tasks.dbt_stages import STAGES, stage_operators
+from main_image.airflow_tasks.freshness import freshness_operator
+from main_image.airflow_tasks.register import RegisterAttemptSensor
 
 CONFIG = orch.Config.from_env()
 ASSETS = orch.export_assets()
 GUARD = orch.AttemptGuard(CONFIG)
 
-if not CONFIG.manifest_path.is_file():
-    raise FileNotFoundError(
-        f"dbt manifest not found at {CONFIG.manifest_path}: run `make airflow-manifest` "
-        "(dbt parse --project-dir dbt_project --profiles-dir dbt_project)"
-    )
+STAGE_TASKS = " → ".join(f"`dbt.{stage.name}`" for stage in STAGES)
 
 DOC_MD = f"""
 # Main image pipeline
@@ -39,8 +37,11 @@ Tasks:
   without `MAIN_IMAGE_KAFKA_BOOTSTRAP_SERVERS`).
 * `land_files`: loads every new file of every feed from `{CONFIG.landing_location}`
   (content loaded before is skipped).
-* `dbt.*`: the dbt project through Cosmos, one task per model with its data tests right after
-  it; a failed test stops the run before anything is published.
+* `source_freshness`: `dbt source freshness` on the raw feeds; a late feed is a WARNING in the
+  log (and the task's XCom), never a failure.
+* {STAGE_TASKS}: `dbt build --select` per stage (Cosmos),
+  models with their data and unit tests; each log ends with a table of its models (status,
+  seconds, rows). A failed model or test stops the run before anything is published.
 * `publish`: marks the selection completed, writes `changes.jsonl`, `snapshot.jsonl` and
   `metrics.json` to `{CONFIG.exports_uri or CONFIG.exports_dir}/<run id>/`, updates the export
   assets.
@@ -88,39 +89,7 @@ share the one-slot pool `{CONFIG.pool}`. See docs/airflow.md.
     doc_md=DOC_MD,
 )
 def main_image_pipeline() -> None:
-    @task.sensor(
-        task_id=orch.REGISTER_TASK_ID,
-        mode="reschedule",
-        poke_interval=30,
-        timeout=6 * 3600,
-    )
-    def register_attempt() -> PokeReturnValue:
-        """Register a new attempt of this run (new invocation_seq): the dbt vars, as XCom."""
-        context = get_current_context()
-        ti = context["ti"]
-        dag_run = context["dag_run"]
-        logical_date = context.get("logical_date")
-        run_date: date = (logical_date or dag_run.run_after).date()
-
-        def is_active(other_run_id: str) -> bool:
-            try:
-                state = ti.get_dagrun_state(dag_id=orch.PIPELINE_DAG_ID, run_id=other_run_id)
-            except Exception:  # not a run of this DAG (e.g. a CLI run)
-                return False
-            return orch.is_live_run_state(state)
-
-        outcome = orch.register_attempt(
-            CONFIG,
-            run_id=context["run_id"],
-            run_date=run_date,
-            params=context["params"],
-            is_active=is_active,
-            lookup=orch.airflow_variable_lookup,
-        )
-        if isinstance(outcome, orch.InFlight):
-            print(f"waiting: attempt {outcome.invocation_seq} of run {outcome.run_id} is in flight")
-            return PokeReturnValue(is_done=False)
-        return PokeReturnValue(is_done=True, xcom_value=outcome)
+    registration = RegisterAttemptSensor(task_id=orch.REGISTER_TASK_ID, config=CONFIG)
 
     @task(pre_execute=GUARD)
     def land_files(attempt: dict[str, Any]) -> dict[str, Any]:
@@ -147,38 +116,14 @@ def main_image_pipeline() -> None:
         print(result.get("reason") or result)
         return result
 
-    registration = register_attempt()
-    landed = land_files(registration)
+    landed = land_files(registration.output)
     registration >> drain_stream() >> landed
+    freshness = freshness_operator(CONFIG, GUARD)
+    with TaskGroup(group_id=orch.DBT_GROUP_ID, tooltip="dbt build, one task per stage") as dbt:
+        stages = stage_operators(CONFIG, GUARD, orch.dbt_vars_template())
 
-    transform = DbtTaskGroup(
-        group_id=orch.DBT_GROUP_ID,
-        project_config=ProjectConfig(
-            dbt_project_path=CONFIG.dbt_project_dir,
-            manifest_path=CONFIG.manifest_path,
-            env_vars=CONFIG.dbt_env(),
-            install_dbt_deps=False,
-        ),
-        profile_config=ProfileConfig(
-            profile_name="main_image",
-            target_name=CONFIG.dbt_target,
-            profiles_yml_filepath=CONFIG.dbt_project_dir / "profiles.yml",
-        ),
-        execution_config=ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER),
-        render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.AFTER_EACH,
-            emit_datasets=False,
-        ),
-        operator_args={
-            "vars": orch.dbt_vars_template(),
-            "pool": CONFIG.pool,
-            "pre_execute": GUARD,
-            "install_deps": False,
-        },
-    )
-
-    landed >> transform >> publish(registration)
+    landed >> freshness >> dbt
+    stages[-1] >> publish(registration.output)
 
 
 main_image_pipeline()

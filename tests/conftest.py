@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,14 @@ def airflow_env(root: Path, **overrides: str) -> dict[str, str]:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
         AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
+        # as mk/airflow.mk: a JWT secret long enough for HS512, OpenLineage events to a file
+        AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_urlsafe(64),
+        AIRFLOW__OPENLINEAGE__NAMESPACE="main_image",
+        AIRFLOW__LOGGING__NAMESPACE_LEVELS=(
+            "openlineage.client=WARNING airflow.providers.openlineage=WARNING"),
+        AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps({
+            "type": "file", "append": True,
+            "log_file_path": str(root / "airflow_home" / "openlineage.jsonl")}),
         DBT_SEND_ANONYMOUS_USAGE_STATS="False",
         PYTHONPATH=str(REPO / "plugins"),
         PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",

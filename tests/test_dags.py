@@ -17,6 +17,7 @@ import pytest
 import yaml
 from conftest import airflow_env
 from main_image import landing, orchestration
+from main_image.airflow_tasks import consumer, dbt_stages, freshness
 from main_image.engines.duckdb.warehouse import DuckDBWarehouse
 from main_image.runs import RUN_VARIABLES, RunParameters
 from main_image.settings import FEEDS
@@ -60,6 +61,9 @@ for overrides in json.loads(sys.argv[2]):
                 "trigger_dag_id": getattr(t, "trigger_dag_id", None),
                 "profile_target": getattr(getattr(t, "profile_config", None), "target_name", None),
                 "env": getattr(t, "env", None),
+                "select": getattr(t, "select", None),
+                "exclude": getattr(t, "exclude", None),
+                "indirect_selection": getattr(t, "indirect_selection", None),
             }
         out["dags"][dag_id] = {
             "timetable": type(dag.timetable).__name__,
@@ -171,23 +175,27 @@ def test_pipeline_dag_shape(dagbag: dict[str, Any]) -> None:
     assert {"full_refresh", "as_of", "scoring_version"} <= set(dag["params"])
 
     dbt_tasks = {task_id for task_id in tasks if task_id.startswith("dbt.")}
-    assert {"register_attempt", "drain_stream", "land_files", "publish"} | dbt_tasks == set(tasks)
+    assert dbt_tasks == {f"dbt.{stage.name}" for stage in dbt_stages.STAGES}
+    assert {"register_attempt", "drain_stream", "land_files", "source_freshness",
+            "publish"} | dbt_tasks == set(tasks)
     assert "land_files" in tasks["drain_stream"]["downstream"]
-    assert tasks["register_attempt"]["operator"] == "DecoratedSensorOperator"
+    assert tasks["register_attempt"]["operator"] == "RegisterAttemptSensor"
     assert "land_files" in tasks["register_attempt"]["downstream"]
-
-    # one task per model, and (AFTER_EACH) a test task right after each model that has tests
-    models = sorted(p.stem for p in (DBT_PROJECT / "models").rglob("*.sql"))
-    for model in models:
-        assert f"dbt.{model}.run" in tasks or f"dbt.{model}_run" in tasks, model
+    # land -> freshness (a warning, never a failure) -> the stages in order -> publish
+    assert tasks["source_freshness"]["upstream"] == ["land_files"]
+    assert tasks["source_freshness"]["retries"] == 0
+    assert tasks["dbt.staging"]["upstream"] == ["source_freshness"]
+    assert tasks["dbt.selection"]["upstream"] == ["dbt.staging"]
+    assert tasks["dbt.outputs"]["upstream"] == ["dbt.selection"]
+    assert "dbt.outputs" in tasks["publish"]["upstream"]
     for task_id in dbt_tasks:
-        if task_id.endswith(".test"):
-            assert task_id.replace(".test", ".run") in tasks[task_id]["upstream"]
+        assert tasks[task_id]["operator"] == "DbtBuildLocalOperator", task_id
+        assert tasks[task_id]["indirect_selection"] == "buildable", task_id
 
     # every warehouse writer is in the one-slot pool; every one after registration is guarded
     for task_id, task in tasks.items():
         assert task["pool"] == "main_image_duckdb", task_id
-        assert task["retries"] >= 1, task_id
+        assert task["retries"] >= 1 or task_id == "source_freshness", task_id
         if task_id != "register_attempt":
             assert task["pre_execute"], task_id
 
@@ -256,6 +264,130 @@ def test_the_dbt_tasks_follow_the_configured_target(probes: list[dict[str, Any]]
         assert env["MAIN_IMAGE_DBT_SCHEMA_PREFIX"] == "main_image_"
     assert "gs://acme-landing" in bigquery_dag["doc_md"]
     assert "gs://acme-exports/main_image" in bigquery_dag["doc_md"]
+
+
+def _selected(stage: dbt_stages.Stage, nodes: dict[str, dict[str, Any]]) -> set[str]:
+    """The models and seeds a stage's selectors pick, computed from the manifest (the subset of
+    dbt's selector syntax the stages use: path:, fqn:*, +model)."""
+    parents = {uid: set(node.get("depends_on", {}).get("nodes", [])) & set(nodes)
+               for uid, node in nodes.items()}
+
+    def ancestors(uid: str) -> set[str]:
+        found, stack = {uid}, [uid]
+        while stack:
+            for parent in parents[stack.pop()]:
+                if parent not in found:
+                    found.add(parent)
+                    stack.append(parent)
+        return found
+
+    def pick(selectors: str | None) -> set[str]:
+        chosen: set[str] = set()
+        for selector in (selectors or "").split():
+            if selector == "fqn:*":
+                chosen |= set(nodes)
+            elif selector.startswith("path:"):
+                chosen |= {uid for uid, node in nodes.items()
+                           if node["original_file_path"].startswith(selector[5:])}
+            elif selector.startswith("+"):
+                chosen |= ancestors(next(uid for uid, node in nodes.items()
+                                         if node["name"] == selector[1:]))
+            else:
+                raise AssertionError(f"selector {selector!r} not understood by this test")
+        return chosen
+
+    return pick(stage.select) - pick(stage.exclude)
+
+
+def test_the_dbt_stages_partition_the_project_in_dependency_order(manifest: Path) -> None:
+    """Every model and seed is built by exactly one stage, and never before its parents: a node's
+    parents are in its own stage or an earlier one (so a stage's tests see fresh parents)."""
+    graph = json.loads(manifest.read_text())
+    nodes = {uid: node for uid, node in graph["nodes"].items()
+             if node["resource_type"] in ("model", "seed")}
+    stage_of: dict[str, int] = {}
+    for index, stage in enumerate(dbt_stages.STAGES):
+        for uid in _selected(stage, nodes):
+            assert uid not in stage_of, f"{uid} in two stages"
+            stage_of[uid] = index
+    assert set(stage_of) == set(nodes), set(nodes) - set(stage_of)
+    for uid, node in nodes.items():
+        for parent in set(node.get("depends_on", {}).get("nodes", [])) & set(nodes):
+            assert stage_of[parent] <= stage_of[uid], (parent, uid)
+    change_log = next(uid for uid in nodes if uid.endswith("." + dbt_stages.CHANGE_LOG_MODEL))
+    snapshot = next(uid for uid in nodes if uid.endswith(".fct_main_image_snapshot"))
+    # the crash drill of the e2e test needs a task boundary between the change log and snapshot
+    assert stage_of[change_log] < stage_of[snapshot]
+
+
+def test_stage_summary_lists_every_model_and_names_failures() -> None:
+    run_results = {"elapsed_time": 3.5, "results": [
+        {"unique_id": "model.main_image.stg_images", "status": "success",
+         "execution_time": 1.234, "adapter_response": {"rows_affected": 42}},
+        {"unique_id": "seed.main_image.tag_priorities", "status": "success",
+         "execution_time": 0.5, "adapter_response": {}},
+        {"unique_id": "test.main_image.not_null_x", "status": "pass", "execution_time": 0.1},
+        {"unique_id": "test.main_image.unique_x", "status": "fail", "execution_time": 0.1,
+         "message": "Got 2 results, configured to fail if != 0"},
+        {"unique_id": "model.main_image.int_y", "status": "skipped", "execution_time": 0},
+    ]}
+    summary = dbt_stages.summarize_run_results(run_results)
+    assert [n["node"] for n in summary["nodes"]] == [
+        "model.main_image.stg_images", "seed.main_image.tag_priorities", "model.main_image.int_y"]
+    assert summary["tests"] == {"pass": 1, "fail": 1}
+    assert len(summary["problems"]) == 2
+    text = dbt_stages.format_summary("staging", summary)
+    assert text.splitlines()[0] == "dbt.staging: 3 models/seeds, tests: 1 fail, 1 pass, 3.5s"
+    assert "model.main_image.stg_images" in text and "42 rows" in text
+    assert "!! fail: test.main_image.unique_x: Got 2 results" in text
+
+
+def test_freshness_summary_names_late_sources() -> None:
+    sources_json = {"results": [
+        {"unique_id": "source.main_image.raw.images", "status": "pass",
+         "max_loaded_at": "2024-07-01T00:00:00", "max_loaded_at_time_ago_in_s": 3600},
+        {"unique_id": "source.main_image.raw.user_events", "status": "warn",
+         "max_loaded_at": "2024-06-28T00:00:00", "max_loaded_at_time_ago_in_s": 3 * 86400},
+        {"unique_id": "source.main_image.raw.obiq_scores", "status": "error",
+         "max_loaded_at_time_ago_in_s": 9 * 86400},
+    ]}
+    summary = freshness.summarize_sources(sources_json)
+    assert summary["late"] == ["raw.user_events", "raw.obiq_scores"]
+    assert summary["sources"][0] == {"source": "raw.images", "status": "pass",
+                                     "max_loaded_at": "2024-07-01T00:00:00", "age_hours": 1.0,
+                                     "error": None}
+    text = freshness.format_sources(summary)
+    assert text.splitlines()[0] == "dbt source freshness: 3 sources checked, 2 late"
+    assert "warn   raw.user_events" in text and "newest load 72.0 h ago" in text
+
+
+class _Event:
+    def __init__(self, run_id: str, seq: int, name: str, timestamp: str) -> None:
+        self.extra = {"run_id": run_id, "invocation_seq": seq, "as_of": "2024-07-0" + str(seq),
+                      "path": f"/exports/{run_id}/{name}.jsonl", "records": seq * 10}
+        self.timestamp = timestamp
+
+
+def test_the_consumer_validates_the_latest_attempt_whatever_the_event_order() -> None:
+    """Events out of order: a backfill's runs and a cleared old run published in between; the
+    latest export is the highest attempt, and its snapshot is that same attempt's."""
+    changes = [_Event("b", 3, "changes", "2024-07-03T00:00:03"),
+               _Event("c", 5, "changes", "2024-07-03T00:00:05"),  # the latest, listed 2nd
+               _Event("a", 4, "changes", "2024-07-03T00:00:04")]
+    snapshot = [_Event("c", 5, "snapshot", "2024-07-03T00:00:05"),
+                _Event("a", 4, "snapshot", "2024-07-03T00:00:04"),
+                _Event("b", 3, "snapshot", "2024-07-03T00:00:03")]
+    export = consumer.latest_export({"changes": changes, "snapshot": snapshot})
+    assert (export.run_id, export.invocation_seq, export.as_of) == ("c", 5, "2024-07-05")
+    assert export.paths == {"changes": "/exports/c/changes.jsonl",
+                            "snapshot": "/exports/c/snapshot.jsonl"}
+    assert export.records == {"changes": 50, "snapshot": 50}
+    # list position decides nothing: reversed lists give the same export
+    assert consumer.latest_export({"changes": changes[::-1],
+                                   "snapshot": snapshot[::-1]}) == export
+    # never one run's changes with another run's snapshot
+    with pytest.raises(ValueError, match="run c attempt 5: no snapshot asset event"):
+        consumer.latest_export({"changes": changes, "snapshot": snapshot[1:]})
 
 
 def test_known_scoring_versions_come_from_the_manifest(manifest: Path) -> None:
@@ -540,3 +672,18 @@ def test_publish_never_redelivers_what_a_later_run_exported(tmp_path: Path) -> N
     assert [c["key"]["hotel_id"] for c in _publish(config, config.warehouse, "B", b2)] == [4]
     files = sorted(p.name for p in orchestration.export_dir(config.exports_dir, "B").iterdir())
     assert files == ["changes.jsonl", "metrics.json", "snapshot.jsonl"]  # no temp folder left
+
+
+def test_the_rebuild_summary_is_one_line_a_user_reads_first(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from main_image.airflow_tasks import notes
+
+    metrics = {"as_of": "2024-07-03", "scoring_version": "v2", "hotels_with_images": 200,
+               "main_images": {"new": 3, "updated": 45, "deleted": 1}}
+    summary = notes.rebuild_summary("full_rebuild__manual__x", metrics, "/exports/x/metrics.json")
+    assert "\n" not in summary
+    assert summary.startswith("Full rebuild full_rebuild__manual__x (as of 2024-07-03, scoring v2)"
+                              ": 49 main images changed (new 3, updated 45, deleted 1)")
+    # no API server configured (e.g. `airflow dags test`): the note is skipped, nothing raised
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "")
+    assert notes.set_run_note("main_image_full_rebuild", "manual__x", summary) is False
