@@ -1,5 +1,6 @@
 {#-
-    Override of dbt-bigquery's `bigquery__dateadd` (dbt.dateadd), for sub-day date parts only.
+    Override of dbt-bigquery 1.11.3's `bigquery__dateadd` (dbt.dateadd; upstream in
+    dbt/include/bigquery/macros/utils/dateadd.sql), for sub-day date parts only.
 
     dbt-bigquery computes every dateadd as DATETIME_ADD(CAST(x AS DATETIME), ...), which returns
     a DATETIME. parse_iso_timestamp (macros/utils/timestamps.sql) shifts a UTC offset with

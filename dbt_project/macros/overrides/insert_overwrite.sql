@@ -1,6 +1,6 @@
 {#-
-    Override of dbt-bigquery 1.11's `bq_dynamic_insert_overwrite_sql` (copied from
-    materializations/incremental_strategy/insert_overwrite.sql) for the dynamic
+    Override of dbt-bigquery 1.11.3's `bq_dynamic_insert_overwrite_sql` (copied from dbt/include/
+    bigquery/macros/materializations/incremental_strategy/insert_overwrite.sql) for the dynamic
     `insert_overwrite` strategy (no `partitions` config). The only change is step 2: the
     partitions to replace are collected with a plain `array_agg(distinct <field>)` over the rows
     where the field is not null, instead of `select as struct array_agg(distinct <field> IGNORE

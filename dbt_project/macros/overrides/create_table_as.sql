@@ -1,5 +1,5 @@
 {#-
-    Override of dbt-bigquery 1.11's `bigquery__create_table_as` (copied from
+    Override of dbt-bigquery 1.11.3's `bigquery__create_table_as` (copied from
     dbt/include/bigquery/macros/adapters.sql): the only change is that the query follows `as`
     without parentheses ("create or replace table t (cols) ... as select ...;"), which is valid
     GoogleSQL and which the BigQuery emulator also parses. With the parentheses, the emulator
