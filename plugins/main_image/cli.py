@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="active scoring version (default v1)",
     )
     run.add_argument(
+        "--shadow-scoring-version",
+        dest="shadow_scoring_version",
+        default=None,
+        help="also rank with this version and write reporting.rpt_scoring_shadow (publishes nothing)",
+    )
+    run.add_argument(
         "--tag-version-pin",
         dest="tag_version_pin",
         default=None,
@@ -181,6 +187,7 @@ def command_run(args: argparse.Namespace) -> int:
         tag_version_pin=args.tag_version_pin,
         obiq_version_pin=args.obiq_version_pin,
         full_refresh=args.full_refresh,
+        shadow_scoring_version=args.shadow_scoring_version,
     )
     progress(f"run {run_id}: as_of={as_of} warehouse={args.warehouse}")
     result = run_pipeline(args.warehouse, params, files_by_feed, outputs, progress)

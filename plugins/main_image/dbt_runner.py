@@ -66,7 +66,7 @@ def _parsed_manifest(runner_cls: Any, env_key: tuple[str, str | None, str | None
 #: model bodies, so a manifest parsed without them serves a run that sets them.
 RUN_VARIABLES = frozenset(
     {"run_id", "invocation_seq", "as_of", "full_refresh", "scoring_version", "tag_version_pin",
-     "obiq_version_pin"}
+     "obiq_version_pin", "shadow_scoring_version"}
 )
 
 

@@ -47,6 +47,7 @@ def dbt_variables(params: RunParameters, invocation_seq: int) -> dict[str, Any]:
         "scoring_version": params.scoring_version,
         "tag_version_pin": params.tag_version_pin,
         "obiq_version_pin": params.obiq_version_pin,
+        "shadow_scoring_version": params.shadow_scoring_version,
     }
 
 

@@ -102,6 +102,8 @@ class RunParameters:
     tag_version_pin: str | None = None
     obiq_version_pin: str | None = None
     full_refresh: bool = False
+    #: a scoring version ranked beside the active one, reported in rpt_scoring_shadow only
+    shadow_scoring_version: str | None = None
 
 
 def scalar(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None) -> Any:

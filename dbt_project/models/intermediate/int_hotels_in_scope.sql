@@ -7,6 +7,7 @@
     Recomputing a hotel is always safe (a change is emitted only when the selection differs from
     the published state), so a failed run simply leaves a larger scope to the next one.
 -#}
+/* depends_on: {{ ref('stg_user_events') }} */
 {%- set as_of = as_of_date() -%}
 {#- The change log, read as it stands before this run (not a ref: it is built from this model).
     Hotels changed by attempts that never completed are revisited: their published state may
@@ -17,6 +18,8 @@
     identifier='fct_main_image_changes',
 ) if execute else none -%}
 {%- set drift_per_day = as_of_score_drift_per_day() -%}
+{%- set uses_events = active_scoring_uses_events() -%}
+{%- set event_window = scoring_v2_constants().engagement_window_days -%}
 {%- set margins = selection_margins_relation() if drift_per_day is not none else none -%}
 
 with
@@ -140,8 +143,43 @@ hotels_with_new_main_images as (
         and {{ file_seq_after('select watermark from settings', ['main_images'], completed_run_watermark_query()) }}
 ),
 
+{#- Versions that use user events (v2): hotels whose images received events since the last
+    completed run, whatever the events' dates (a late event can fall in the window). #}
+hotels_with_new_events as (
+    select images.hotel_id, 'user_events' as scope_reason
+    from images
+    inner join (
+        select distinct image_id
+        from {{ ref('stg_user_events') }}
+        where
+            {{ 'true' if uses_events else 'false' }}
+            and rejection_reason is null
+            and image_id is not null
+            and not (select recompute_all from settings)
+            and {{ file_seq_after('select watermark from settings', ['user_events'], completed_run_watermark_query()) }}
+    ) as images_with_events
+        on images.image_id = images_with_events.image_id
+),
+
+{#- the events whose date lies in the engagement window of the last completed run or of this
+    one (read by the as_of rule of the versions that use events) #}
+window_events as (
+    select distinct image_id, cast(occurred_at as date) as event_date
+    from {{ ref('stg_user_events') }}
+    where
+        {{ 'true' if uses_events else 'false' }}
+        and rejection_reason is null
+        and image_id is not null
+        and (select previous_as_of from settings) <> {{ as_of }}
+        and not (select recompute_all from settings)
+        and cast(occurred_at as date) >= {{ dbt.dateadd(
+            'day', -event_window, 'least((select previous_as_of from settings), ' ~ as_of ~ ')'
+        ) }}
+        and cast(occurred_at as date) < greatest((select previous_as_of from settings), {{ as_of }})
+),
+
 active_images as (
-    select hotel_id, created_date
+    select hotel_id, image_id, created_date
     from images
     where
         is_active
@@ -178,7 +216,7 @@ hotels_near_a_tie as (
 ),
 
 active_images_without_margin as (
-    select active_images.hotel_id, active_images.created_date
+    select active_images.hotel_id, active_images.image_id, active_images.created_date
     from active_images
     left join trusted_margins
         on active_images.hotel_id = trusted_margins.hotel_id
@@ -193,6 +231,7 @@ hotels_affected_by_as_of as (
             'active_images' if margins is none else 'active_images_without_margin',
             '(select previous_as_of from settings)',
             as_of,
+            'window_events',
         ) }}
     ) as affected
     where (select previous_as_of from settings) <> {{ as_of }}
@@ -225,6 +264,8 @@ changed_hotels as (
     select * from hotels_with_new_overrides
     union all
     select * from hotels_with_new_main_images
+    union all
+    select * from hotels_with_new_events
     union all
     select * from hotels_affected_by_as_of
 ),
