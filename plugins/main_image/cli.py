@@ -1,4 +1,4 @@
-"""The `main-image` command line: `main-image run ...` and `main-image generate ...`."""
+"""The `main-image` command line: `main-image run ...`, `generate ...` and `train-scoring ...`."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--shadow-scoring-version",
         dest="shadow_scoring_version",
         default=None,
-        help="also rank with this version and write reporting.rpt_scoring_shadow (publishes nothing)",
+        help="also rank with this version into reporting.rpt_scoring_shadow (publishes nothing)",
     )
     run.add_argument(
         "--tag-version-pin",
@@ -162,7 +162,49 @@ def build_parser() -> argparse.ArgumentParser:
         default="2024-07-01",
         help="as_of of the first delivery (YYYY-MM-DD)",
     )
+    train = commands.add_parser(
+        "train-scoring",
+        help="fit scoring v3 on the warehouse's data; writes a new artifact (docs/scoring.md)",
+        description="Fits the linear model of scoring v3 (features: the v2 terms; label: clicks "
+        "per impression) on staging.int_image_score_features of a DuckDB warehouse, and appends "
+        "the coefficients to dbt_project/seeds/scoring_v3_coefficients.csv as a new artifact. "
+        "Train after a full rebuild; register the version v3-<artifact> to use it.",
+    )
+    train.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    train.add_argument(
+        "--artifact-version",
+        dest="artifact_version",
+        required=True,
+        help="the new artifact's version, e.g. m2 (scoring version v3-m2)",
+    )
+    train.add_argument("--seed", type=int, default=16, help="seed of the validation split")
+    train.add_argument("--l2", type=float, default=1.0, help="ridge penalty")
+    train.add_argument("--min-impressions", dest="min_impressions", type=int, default=1)
     return parser
+
+
+def command_train_scoring(args: argparse.Namespace) -> int:
+    from main_image.scoring.training import TrainingConfig, TrainingError, train
+    from main_image.settings import DBT_PROJECT_DIR
+
+    config = TrainingConfig(
+        warehouse=args.warehouse,
+        artifact_version=args.artifact_version,
+        coefficients_csv=DBT_PROJECT_DIR / "seeds" / "scoring_v3_coefficients.csv",
+        seed=args.seed,
+        l2=args.l2,
+        min_impressions=args.min_impressions,
+    )
+    try:
+        result = train(config)
+    except TrainingError as error:
+        raise UsageError(str(error)) from None
+    progress(
+        f"train-scoring: {result.scoring_version} on {result.rows:,} images, validation RMSE "
+        f"{result.validation_rmse:.4f} (mean-only baseline {result.baseline_rmse:.4f})"
+    )
+    print(json.dumps(result.__dict__))
+    return 0
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -222,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return command_run(args)
+        if args.command == "train-scoring":
+            return command_train_scoring(args)
         return command_generate(args)
     except UsageError as error:
         print(f"main-image: error: {error}", file=sys.stderr)

@@ -1,8 +1,9 @@
 {#-
     The terms of scoring version v1 (SPEC §3), each a SQL expression, for showing a score's
     parts (int_images_scored.score_terms) and as features of later versions. score_v1 itself
-    stays as it is (v1 is never edited in place); the unit test score_v1_terms_add_up_to_its_score
-    checks that these terms recombine into it. `image` as for score_v1.
+    stays as it is (v1 is never edited in place); the same formulas, checked by the unit test
+    score_v2_terms_follow_the_contract and by tests/test_scoring.py (terms recombine into the
+    score). `image` as for score_v1.
 -#}
 {% macro score_terms_v1(image) -%}
     {%- set float_type = type_double() -%}
