@@ -357,6 +357,7 @@ def resolve_run_parameters(
         obiq_version_pin=_blank_to_none(params.get("obiq_version_pin"))
         or scoring["obiq_version_pin"],
         full_refresh=bool(full_refresh),
+        shadow_scoring_version=_blank_to_none(params.get("shadow_scoring_version")),
     )
 
 
@@ -379,6 +380,7 @@ def dbt_vars_template(register_task_id: str = REGISTER_TASK_ID) -> dict[str, str
         "scoring_version": "{{ " + pull + "['scoring_version'] }}",
         "tag_version_pin": "{{ " + pull + "['tag_version_pin'] or '' }}",
         "obiq_version_pin": "{{ " + pull + "['obiq_version_pin'] or '' }}",
+        "shadow_scoring_version": "{{ " + pull + "['shadow_scoring_version'] or '' }}",
     }
 
 
