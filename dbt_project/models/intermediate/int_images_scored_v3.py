@@ -31,7 +31,9 @@ def score(features: pl.DataFrame, coefficients: pl.DataFrame, version: str) -> p
     missing = [term for term in weights if term not in features.columns]
     if missing:
         raise ValueError(f"{version}: the artifact needs features {missing} the warehouse lacks")
-    contributions = {term: pl.col(term).cast(pl.Float64) * weight for term, weight in weights.items()}
+    contributions = {
+        term: pl.col(term).cast(pl.Float64) * weight for term, weight in weights.items()
+    }
     scored = features.select(
         pl.col("image_id").cast(pl.Int64),
         *(expression.alias(term) for term, expression in contributions.items()),
@@ -41,18 +43,38 @@ def score(features: pl.DataFrame, coefficients: pl.DataFrame, version: str) -> p
         "image_id",
         pl.lit(version).alias("scoring_version"),
         (pl.sum_horizontal(terms) + intercept).alias("score") if terms else pl.lit(intercept),
-        pl.struct(terms).map_elements(
+        pl.struct(terms)
+        .map_elements(
             lambda row: json.dumps({key: round(value, 12) for key, value in row.items()}),
             return_dtype=pl.Utf8,
-        ).alias("score_terms"),
+        )
+        .alias("score_terms"),
     )
+
+
+def to_polars(relation) -> pl.DataFrame:
+    """dbt.ref() as polars: a DuckDB relation (dbt-duckdb), a BigQuery DataFrames frame
+    (submission_method bigframes) or a Spark frame (Dataproc)."""
+    if hasattr(relation, "pl"):
+        return relation.pl()
+    if hasattr(relation, "toPandas"):
+        return pl.from_pandas(relation.toPandas())
+    return pl.from_pandas(relation.to_pandas())
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    versions = dbt.ref("int_scoring_versions_in_run").pl()
-    coefficients = dbt.ref("scoring_v3_coefficients").pl()
-    features = dbt.ref("int_image_score_features").pl()
+    versions = to_polars(dbt.ref("int_scoring_versions_in_run"))
+    coefficients = to_polars(dbt.ref("scoring_v3_coefficients"))
+    features = to_polars(dbt.ref("int_image_score_features"))
+    result = score_versions(versions, coefficients, features)
+    # dbt-duckdb takes polars; dbt-bigquery's submission methods take pandas
+    return result if hasattr(dbt.ref("int_scoring_versions_in_run"), "pl") else result.to_pandas()
+
+
+def score_versions(
+    versions: pl.DataFrame, coefficients: pl.DataFrame, features: pl.DataFrame
+) -> pl.DataFrame:
     frames = []
     for row in versions.filter(pl.col("python_model") == MODEL_NAME).iter_rows(named=True):
         artifact = coefficients.filter(pl.col("model_version") == row["artifact_version"])
