@@ -16,6 +16,11 @@ registry and the export files must be equal (scores within 1e-9): any divergence
 `bigquery__` macro from its DuckDB twin, or of the BigQuery warehouse from the DuckDB one,
 shows up here.
 
+Scoring: v1 active with v2 in shadow (`shadow_scoring_version`), so both SQL versions and the
+shadow report are compared. Only SQL versions: the emulator cannot run dbt Python models, so v3
+(a Python model) is not built on BigQuery targets (var `python_scoring_on_bigquery`, off) and
+is not compared here; tests/test_scoring.py covers it on DuckDB.
+
 Run with `make test-bigquery` (needs `.venv-bqemulator`, built by `make setup-bqemulator`).
 """
 
@@ -228,6 +233,18 @@ ENGAGEMENT_SQL = """
     from reporting.rpt_image_engagement_daily
     order by event_date, hotel_id, image_id
 """
+SHADOW_SQL = """
+    select hotel_id, scoring_version, shadow_scoring_version, active_image_id, shadow_image_id,
+        main_image_changes
+    from staging.int_main_image_shadow_compared
+    order by hotel_id
+"""
+SHADOW_REPORT_SQL = """
+    select invocation_seq, scoring_version, shadow_scoring_version, hotels_compared,
+        hotels_changed, candidates_compared
+    from reporting.rpt_scoring_shadow
+    order by invocation_seq
+"""
 TABLES = {
     "changes": CHANGES_SQL,
     "snapshot": SNAPSHOT_SQL,
@@ -237,7 +254,11 @@ TABLES = {
     "tag_versions": TAGS_SQL,
     "overrides": OVERRIDES_SQL,
     "engagement": ENGAGEMENT_SQL,
+    "shadow": SHADOW_SQL,
+    "shadow_report": SHADOW_REPORT_SQL,
 }
+#: the DAG params of every run: v2 ranked in shadow beside the active v1
+PARAMS = {"shadow_scoring_version": "v2"}
 
 
 class StubTI:
@@ -279,7 +300,9 @@ class RunRecord:
 def run_like_the_dag(config: orch.Config, run_id: str, run_date: date, target_path: Path,
                      die_after_dbt: bool = False) -> RunRecord:
     """register_attempt -> guard -> land_files -> guard -> dbt -> guard -> publish_attempt."""
-    registration = orch.register_attempt(config, run_id, run_date, {}, is_active=lambda _: False)
+    registration = orch.register_attempt(
+        config, run_id, run_date, PARAMS, is_active=lambda _: False
+    )
     assert isinstance(registration, dict), registration
     seq = int(registration["invocation_seq"])
     guard = orch.AttemptGuard(config)
@@ -449,7 +472,11 @@ def test_changes_and_snapshot_equal(duckdb_run: EngineRun, bigquery_run: EngineR
 
 
 @pytest.mark.parametrize(
-    "table", ["rejected", "run_metrics", "images_latest", "tag_versions", "overrides", "engagement"]
+    "table",
+    [
+        "rejected", "run_metrics", "images_latest", "tag_versions", "overrides", "engagement",
+        "shadow", "shadow_report",
+    ],
 )
 def test_other_tables_equal(duckdb_run: EngineRun, bigquery_run: EngineRun, table: str) -> None:
     assert_rows_equal(table, duckdb_run.tables[table], bigquery_run.tables[table])
