@@ -205,7 +205,9 @@ def test_the_shadow_report_is_what_switching_the_version_does(tmp_path: Path) ->
         ("v2", "v2", "v3-m1"),
         ("v3", "v3-m1", None),
     ):
-        harness = PipelineHarness(root=tmp_path / name, warehouse=tmp_path / name / "w.duckdb")
+        harness = PipelineHarness(
+            root=tmp_path / name, warehouse=tmp_path / name / "w.duckdb", dbt_command="run"
+        )
         files = small_delivery(harness)
         harness.run(files, as_of, scoring_version=active, shadow_scoring_version=shadow)
         runs[name] = harness
