@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from conftest import PipelineHarness, read_jsonl
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from reference import Inputs, apply_changes, select_main_images
 
@@ -202,6 +202,54 @@ def reference_snapshot(
     else list(Phase),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+def _image(image_id: int, hotel_id: int, width: int, created: date) -> str:
+    return json.dumps(
+        {
+            "hotel_id": hotel_id,
+            "image_id": image_id,
+            "cdn_url": url(image_id, 0),
+            "width": width,
+            "height": 600,
+            "created_at": created.isoformat(),
+            "is_active": True,
+            "hash": f"{image_id:016x}",
+        }
+    )
+
+
+#: v2 always checked: close v1 scores, an obiq score and clicks decide, then the window moves
+#: past the clicks (29 days later) and two users' reports arrive late
+V2_HISTORY = [
+    {
+        "images": [_image(1000, 1, 800, START), _image(1001, 1, 790, START)],
+        "image_tags": [],
+        "main_images": [],
+        "admin_overrides": [],
+        "obiq_scores": [json.dumps({"image_id": 1001, "obiq_score": 0.9, "version": "v1"})],
+        "events": [
+            (1000, "click", 1, "u1"),
+            (1000, "click", 6, "u2"),
+            (1000, "impression", 0, "u1"),
+        ],
+        "repeat_events": False,
+        "days_later": 0,
+        "full_refresh": False,
+    },
+    {
+        "images": [],
+        "image_tags": [],
+        "main_images": [],
+        "admin_overrides": [],
+        "obiq_scores": [],
+        "events": [(1001, "report", 27, "u1"), (1001, "report", 28, "u2")],
+        "repeat_events": True,
+        "days_later": 29,
+        "full_refresh": False,
+    },
+]
+
+
+@example(history=V2_HISTORY, scoring_version="v2")
 @given(
     history=st.lists(deliveries, min_size=2, max_size=4),
     scoring_version=st.sampled_from(["v1", "v2"]),
