@@ -7,7 +7,8 @@
 -#}
 {% macro score_terms_v1(image) -%}
     {%- set float_type = type_double() -%}
-    {%- set resolution = '(cast(' ~ image.width ~ ' as ' ~ float_type ~ ') * ' ~ image.height ~ ')' -%}
+    {%- set resolution = '(cast(' ~ image.width ~ ' as ' ~ float_type ~ ') * '
+        ~ image.height ~ ')' -%}
     {{ return({
         's_res': 'case when ' ~ resolution ~ ' <= 0 then 0 else least(1, (ln(greatest('
             ~ resolution ~ ', 1)) - ln(160000)) / (ln(2073600) - ln(160000))) end',

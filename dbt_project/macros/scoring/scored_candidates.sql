@@ -64,7 +64,8 @@
 {%- endmacro %}
 
 {% macro python_scoring_enabled() -%}
-    {{ return(target.type != 'bigquery' or var('python_scoring_on_bigquery', false) in [true, 'true', 'True']) }}
+    {%- set enabled = var('python_scoring_on_bigquery', false) in [true, 'true', 'True'] -%}
+    {{ return(target.type != 'bigquery' or enabled) }}
 {%- endmacro %}
 
 {#- A JSON object (as text) of named SQL expressions -#}
