@@ -192,16 +192,6 @@ def reference_snapshot(
     }
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    # shrinking a failing history costs minutes of dbt runs; the failing example is printed
-    phases=[Phase.explicit, Phase.generate]
-    if os.environ.get("MAIN_IMAGE_PROPERTY_SHRINK") != "1"
-    else list(Phase),
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 def _image(image_id: int, hotel_id: int, width: int, created: date) -> str:
     return json.dumps(
         {
@@ -249,6 +239,16 @@ V2_HISTORY = [
 ]
 
 
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    # shrinking a failing history costs minutes of dbt runs; the failing example is printed
+    phases=[Phase.explicit, Phase.generate]
+    if os.environ.get("MAIN_IMAGE_PROPERTY_SHRINK") != "1"
+    else list(Phase),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @example(history=V2_HISTORY, scoring_version="v2")
 @given(
     history=st.lists(deliveries, min_size=2, max_size=4),
