@@ -12,6 +12,9 @@ export DO_NOT_TRACK := 1
 SAMPLE_DIR ?= sample_data
 SAMPLE_HOTELS ?= 200
 WAREHOUSE ?= warehouse/demo.duckdb
+# make run SCORING_VERSION=v2, or SHADOW_SCORING_VERSION=v2 to compare (docs/scoring.md)
+SCORING_VERSION ?= v1
+SHADOW_SCORING_VERSION ?=
 EXPORTS ?= exports
 
 .PHONY: help setup run test test-python test-dbt lint clean
@@ -31,7 +34,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 run: setup ## generate sample data and run the pipeline twice (initial load, later delivery) on DuckDB
 	$(BIN)/python -m main_image.dev.demo --hotels $(SAMPLE_HOTELS) --sample-dir $(SAMPLE_DIR) \
-		--warehouse $(WAREHOUSE) --exports $(EXPORTS)
+		--warehouse $(WAREHOUSE) --exports $(EXPORTS) \
+		--scoring-version $(SCORING_VERSION) --shadow-scoring-version "$(SHADOW_SCORING_VERSION)"
 
 test: setup setup-system ## the whole suite: lint, pipeline tests, Airflow end to end, BigQuery emulator
 	$(MAKE) --no-print-directory lint

@@ -211,6 +211,14 @@ def run_command(warehouse: Path, outputs: Path, run_id: str, as_of: date,
     return command
 
 
+def scoring_args(settings: dict[str, Any]) -> list[str]:
+    """The CLI flags of the scoring versions under test (--scoring-version, --shadow-...)."""
+    args = ["--scoring-version", settings["scoring_version"]]
+    if settings.get("shadow_scoring_version"):
+        args += ["--shadow-scoring-version", settings["shadow_scoring_version"]]
+    return args
+
+
 def dbt_profile(stderr: str, run_id: str, target_path: Path) -> dict[str, Any]:
     """dbt's per-node times: run_results.json of the bench's own dbt target folder when it is
     this run's, else the models reported on the progress lines."""
@@ -252,7 +260,7 @@ def pipeline_run(kind: str, size: str, hotels: int, warehouse: Path, work: Path,
                  machine: dict[str, Any]) -> Measurement:
     run_id = f"bench-{size}-{kind}"
     outputs = work / "exports" / kind
-    command = run_command(warehouse, outputs, run_id, as_of, files)
+    command = run_command(warehouse, outputs, run_id, as_of, files) + scoring_args(settings)
     lines = count_lines([p for paths in files.values() for p in paths])
     print(f"[bench] {size}: {kind} run ({lines:,} input lines)", file=sys.stderr)
     before = loadavg()
@@ -425,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", action="append", default=[],
                         choices=["full", "incremental", "no_input", "floor"])
     # internal: the floor query's child process
+    parser.add_argument("--scoring-version", default="v1", help="active scoring version")
+    parser.add_argument("--shadow-scoring-version", default=None,
+                        help="also rank with this version (rpt_scoring_shadow)")
     parser.add_argument("--floor-query", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--as-of", help=argparse.SUPPRESS)
@@ -460,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
         "memory_limit": env.get("MAIN_IMAGE_DUCKDB_MEMORY_LIMIT", "8GB"),
         "threads": env.get("MAIN_IMAGE_DUCKDB_THREADS", "2"),
         "temp_directory": env["MAIN_IMAGE_DUCKDB_TEMP_DIR"],
+        "scoring_version": args.scoring_version,
+        "shadow_scoring_version": args.shadow_scoring_version,
     }
     machine = {
         "cpus": os.cpu_count(),

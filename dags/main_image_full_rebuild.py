@@ -33,6 +33,9 @@ Params:
   keep it; the version must exist in `macros/scoring/scoring_versions.sql` (checked against the
   dbt manifest).
 * `as_of`: empty = the trigger date (never before the as_of already published).
+* `compare_only`: rank every hotel with `scoring_version` in shadow, beside the configured version,
+  into `reporting.rpt_scoring_shadow`: nothing is activated and the candidate publishes nothing (the
+  run is a full refresh of the configured version, which emits only real changes). docs/scoring.md.
 
 Typical use: add `score_v2`, deploy, trigger this DAG with `scoring_version=v2`.
 """
@@ -57,6 +60,11 @@ Typical use: add `score_v2`, deploy, trigger this DAG with `scoring_version=v2`.
             True, type="boolean",
             description="Make scoring_version the configured one for later runs.",
         ),
+        "compare_only": Param(
+            False, type="boolean",
+            description="Only compare scoring_version in shadow (rpt_scoring_shadow); activate "
+            "nothing.",
+        ),
     },
     tags=["main_image", "rebuild", "manual"],
     doc_md=DOC_MD,
@@ -76,6 +84,14 @@ def main_image_full_rebuild() -> None:
             raise AirflowFailException(
                 f"unknown scoring version {version!r}; registered: {', '.join(sorted(known))}"
             )
+        if params.get("compare_only"):
+            print(f"comparing {version} in shadow against {configured} over every hotel")
+            return {
+                "full_refresh": True,
+                "scoring_version": configured,
+                "shadow_scoring_version": version,
+                "as_of": (params.get("as_of") or "").strip() or None,
+            }
         if params.get("activate") and version != configured:
             Variable.set(orch.SCORING_VERSION_VARIABLE, version)
             print(f"scoring version {version} activated (was {configured})")

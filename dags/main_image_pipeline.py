@@ -50,7 +50,8 @@ Tasks:
 anywhere can be cleared (whole run, or from the failed task) and converges, with no duplicated or
 lost change record. Backfills (`airflow backfill create --dag-id {orch.PIPELINE_DAG_ID}
 --from-date ... --to-date ... --max-active-runs 1`) run in date order. Params: `full_refresh`
-recomputes every hotel (`main_image_full_rebuild` triggers it), `as_of`, `scoring_version`, version
+recomputes every hotel (`main_image_full_rebuild` triggers it), `as_of`, `scoring_version`,
+`shadow_scoring_version` (ranked beside it into `rpt_scoring_shadow`, docs/scoring.md), version
 pins (default: Variables `{orch.SCORING_VERSION_VARIABLE}`, ... or env). All warehouse writers
 share the one-slot pool `{CONFIG.pool}`. See docs/airflow.md.
 """
@@ -81,6 +82,10 @@ share the one-slot pool `{CONFIG.pool}`. See docs/airflow.md.
             None, type=["null", "string"],
             description=f"Empty: Variable {orch.SCORING_VERSION_VARIABLE}, else "
             "MAIN_IMAGE_SCORING_VERSION, else v1.",
+        ),
+        "shadow_scoring_version": Param(
+            None, type=["null", "string"],
+            description="Also rank with this version into rpt_scoring_shadow; publishes nothing.",
         ),
         "tag_version_pin": Param(None, type=["null", "string"], description="e.g. v4-0-0"),
         "obiq_version_pin": Param(None, type=["null", "string"], description="e.g. v1"),

@@ -94,9 +94,11 @@ def read_exports(config: orch.Config, published: orch.Published) -> dict[str, An
 
 def run_like_the_dag(config: orch.Config, run_id: str, run_date: date,
                      target_path: Path | None = None, die_after_dbt: bool = False,
-                     tests: bool = True) -> DagAttempt:
-    """register_attempt -> guard -> land_files -> guard -> dbt -> guard -> publish_attempt."""
-    registration = orch.register_attempt(config, run_id, run_date, {}, is_active=lambda _: False)
+                     tests: bool = True, params: dict[str, Any] | None = None) -> DagAttempt:
+    """register_attempt -> guard -> land_files -> guard -> dbt -> guard -> publish_attempt
+    (``params``: the DAG run's params, e.g. a shadow scoring version)."""
+    registration = orch.register_attempt(config, run_id, run_date, params or {},
+                                         is_active=lambda _: False)
     assert isinstance(registration, dict), registration
     seq = int(registration["invocation_seq"])
     guard(config, "land_files", registration)

@@ -172,6 +172,106 @@ def score_v1(width: int, height: int, created: date, as_of: date, priority: floa
     return (6 * s_res + 2 * s_ar + 2 * s_fresh + 3 * s_tag) / 13
 
 
+#: Scoring v2 (docs/contract.md, "Scoring v2"), written out again here on purpose.
+OBIQ_NEUTRAL = 0.5
+ENGAGEMENT_WINDOW_DAYS = 28
+CTR_PRIOR = 0.1
+CTR_PRIOR_IMPRESSIONS = 20
+REPORT_MIN_USERS = 2
+REPORT_PENALTY = 0.25
+
+
+@dataclass
+class Engagement:
+    impressions: int = 0
+    clicks: int = 0
+    reporting_users: set = field(default_factory=set)
+
+
+def score_v2(
+    width: int,
+    height: int,
+    created: date,
+    as_of: date,
+    priority: float | None,
+    obiq: float | None,
+    engagement: Engagement,
+) -> float:
+    v1_weighted = 13 * score_v1(width, height, created, as_of, priority)
+    s_obiq = OBIQ_NEUTRAL if obiq is None else obiq
+    ctr = (engagement.clicks + CTR_PRIOR * CTR_PRIOR_IMPRESSIONS) / (
+        engagement.impressions + CTR_PRIOR_IMPRESSIONS
+    )
+    s_ctr = ctr / (ctr + CTR_PRIOR)
+    s_report = 1.0 if len(engagement.reporting_users) >= REPORT_MIN_USERS else 0.0
+    return (v1_weighted + 4 * s_obiq + 3 * s_ctr) / 20 - REPORT_PENALTY * s_report
+
+
+def obiq_is_valid(record: dict | None) -> bool:
+    if record is None:
+        return False
+    image_id, score, version = (
+        record.get("image_id"),
+        record.get("obiq_score"),
+        record.get("version"),
+    )
+    return (
+        is_int(image_id)
+        and image_id >= 1000
+        and is_number(score)
+        and 0 <= score <= 1
+        and isinstance(version, str)
+        and version != ""
+    )
+
+
+def active_obiq_scores(lines: list[str]) -> dict[int, float]:
+    """Latest record per (image, version); the highest version is active."""
+    latest: dict[tuple[int, str], float] = {}
+    for line in lines:
+        record = parse_line(line)
+        if obiq_is_valid(record):
+            latest[(record["image_id"], record["version"])] = record["obiq_score"]
+    best: dict[int, tuple] = {}
+    for (image_id, version), score in latest.items():
+        key = version_key(version)
+        if image_id not in best or key > best[image_id][0]:
+            best[image_id] = (key, score)
+    return {image_id: score for image_id, (_, score) in best.items()}
+
+
+def engagement_in_window(lines: list[str], as_of: date) -> dict[int, Engagement]:
+    """Events of the days [as_of - window, as_of), each event id counted once (first line)."""
+    seen: set[str] = set()
+    result: dict[int, Engagement] = {}
+    for line in lines:
+        record = parse_line(line)
+        if record is None:
+            continue
+        event_id, kind = record.get("event_id"), record.get("event_type")
+        image_id, hotel_id = record.get("image_id"), record.get("hotel_id")
+        occurred = parse_timestamp(record.get("occurred_at"))
+        if not (isinstance(event_id, str) and event_id and occurred is not None):
+            continue
+        if kind not in ("impression", "click", "report") or not is_int(image_id):
+            continue
+        if not (is_int(hotel_id) and hotel_id >= 1) or event_id in seen:
+            continue
+        seen.add(event_id)
+        if not as_of - timedelta(days=ENGAGEMENT_WINDOW_DAYS) <= occurred.date() < as_of:
+            continue
+        engagement = result.setdefault(image_id, Engagement())
+        if kind == "impression":
+            engagement.impressions += 1
+        elif kind == "click":
+            engagement.clicks += 1
+        else:
+            engagement.reporting_users.add(record.get("user_id"))
+    for engagement in result.values():
+        engagement.reporting_users.discard(None)
+    return result
+
+
 @dataclass
 class Selection:
     image_id: int
@@ -188,12 +288,21 @@ class Inputs:
     image_tags: list[str] = field(default_factory=list)
     main_images: list[str] = field(default_factory=list)
     admin_overrides: list[str] = field(default_factory=list)
+    obiq_scores: list[str] = field(default_factory=list)
+    user_events: list[str] = field(default_factory=list)
 
 
 def select_main_images(
-    inputs: Inputs, as_of: date, tag_version_pin: str | None = None
+    inputs: Inputs,
+    as_of: date,
+    tag_version_pin: str | None = None,
+    scoring_version: str = "v1",
 ) -> dict[int, Selection]:
-    """What a full rebuild selects for every hotel with a candidate."""
+    """What a full rebuild selects for every hotel with a candidate (scoring v1 or v2)."""
+    if scoring_version not in ("v1", "v2"):
+        raise ValueError(f"the reference knows v1 and v2, not {scoring_version!r}")
+    obiq = active_obiq_scores(inputs.obiq_scores)
+    engagement = engagement_in_window(inputs.user_events, as_of)
     latest_image: dict[int, dict] = {}
     for line in inputs.images:
         record = parse_line(line)
@@ -235,7 +344,18 @@ def select_main_images(
         created_at = parse_timestamp(record["created_at"])
         tag = top_tag.get(image_id)
         priority = None if tag is None else TAG_PRIORITY.get(tag, DEFAULT_TAG_PRIORITY)
-        score = score_v1(record["width"], record["height"], created_at.date(), as_of, priority)
+        if scoring_version == "v2":
+            score = score_v2(
+                record["width"],
+                record["height"],
+                created_at.date(),
+                as_of,
+                priority,
+                obiq.get(image_id),
+                engagement.get(image_id, Engagement()),
+            )
+        else:
+            score = score_v1(record["width"], record["height"], created_at.date(), as_of, priority)
         candidates.setdefault(record["hotel_id"], []).append(
             (score, created_at, image_id, record["cdn_url"])
         )

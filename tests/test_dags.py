@@ -172,7 +172,9 @@ def test_pipeline_dag_shape(dagbag: dict[str, Any]) -> None:
     tasks = dag["tasks"]
     assert dag["summary"] == "@daily"
     assert dag["catchup"] is False
-    assert {"full_refresh", "as_of", "scoring_version"} <= set(dag["params"])
+    assert {"full_refresh", "as_of", "scoring_version", "shadow_scoring_version"} <= set(
+        dag["params"]
+    )
 
     dbt_tasks = {task_id for task_id in tasks if task_id.startswith("dbt.")}
     assert dbt_tasks == {f"dbt.{stage.name}" for stage in dbt_stages.STAGES}
@@ -228,7 +230,7 @@ def test_pipeline_dag_shape(dagbag: dict[str, Any]) -> None:
 def test_rebuild_and_consumer_dags(dagbag: dict[str, Any]) -> None:
     rebuild = dagbag["dags"]["main_image_full_rebuild"]
     assert rebuild["timetable"] == "NullTimetable"  # manual only
-    assert {"scoring_version", "as_of"} <= set(rebuild["params"])
+    assert {"scoring_version", "as_of", "compare_only"} <= set(rebuild["params"])
     trigger = rebuild["tasks"]["trigger_pipeline"]
     assert trigger["trigger_dag_id"] == "main_image_pipeline"
     assert "prepare_rebuild" in trigger["upstream"]
@@ -587,6 +589,7 @@ def test_dbt_vars_render_from_the_registration() -> None:
         "scoring_version": "v1",
         "tag_version_pin": "",
         "obiq_version_pin": "",
+        "shadow_scoring_version": "",
     }
 
 

@@ -7,6 +7,9 @@ the independent reference's full selection (convergence), replaying the exports 
 snapshot (replay), and at the end a rerun, a re-delivery and a full-refresh run must emit no
 change (idempotence; incremental == full rebuild).
 
+Each history runs with scoring v1 or v2 active (v2 reads obiq scores and user events, whose
+28-day window moves with the run date: events are drawn on the window's edges, and re-delivered).
+
 Sized for the test budget: MAIN_IMAGE_PROPERTY_EXAMPLES (default 8) histories of up to 4 runs.
 """
 
@@ -19,7 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from conftest import PipelineHarness, read_jsonl
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from reference import Inputs, apply_changes, select_main_images
 
@@ -121,6 +124,44 @@ override_lines = st.builds(
     st.integers(min_value=0, max_value=23),
 )
 
+obiq_lines = st.builds(
+    lambda image_id, score, version: json.dumps(
+        {"image_id": image_id, "obiq_score": score, "version": version}
+    ),
+    st.sampled_from(IMAGE_IDS),
+    st.sampled_from([0.0, 0.3, 0.9, 1.0]),
+    st.sampled_from(["v1", "v2", "v10"]),
+)
+
+#: (image, type, days before the run's as_of, user): written by event_lines() once as_of is known
+events = st.lists(
+    st.tuples(
+        st.sampled_from([*IMAGE_IDS, 5000]),
+        st.sampled_from(["impression", "impression", "click", "report"]),
+        st.sampled_from([0, 1, 6, 27, 28, 29]),
+        st.sampled_from(["u1", "u2", "u3"]),
+    ),
+    max_size=8,
+)
+
+
+def event_lines(number: int, drawn: list[tuple], as_of: date) -> list[str]:
+    return [
+        json.dumps(
+            {
+                "event_id": f"d{number}-{index}",
+                "event_type": kind,
+                "occurred_at": f"{(as_of - timedelta(days=days)).isoformat()}T12:00:00Z",
+                "hotel_id": 1,
+                "image_id": image_id,
+                "search_term": "berlin",
+                "user_id": user,
+            }
+        )
+        for index, (image_id, kind, days, user) in enumerate(drawn)
+    ]
+
+
 deliveries = st.fixed_dictionaries(
     {
         "images": st.lists(
@@ -129,19 +170,73 @@ deliveries = st.fixed_dictionaries(
         "image_tags": st.lists(tag_lines, max_size=5),
         "main_images": st.lists(main_image_lines, max_size=2),
         "admin_overrides": st.lists(override_lines, max_size=2),
-        "days_later": st.sampled_from([0, 1, 7, 400, 3650]),
+        "obiq_scores": st.lists(obiq_lines, max_size=3),
+        "events": events,
+        "repeat_events": st.booleans(),
+        "days_later": st.sampled_from([0, 1, 7, 29, 400, 3650]),
         "full_refresh": st.sampled_from([False, False, False, False, True]),
     }
 )
 
-FEEDS = ("images", "image_tags", "main_images", "admin_overrides")
+FEEDS = ("images", "image_tags", "main_images", "admin_overrides", "obiq_scores", "user_events")
 
 
-def reference_snapshot(inputs: Inputs, as_of: date) -> dict[int, tuple[int, str]]:
+def reference_snapshot(
+    inputs: Inputs, as_of: date, scoring_version: str
+) -> dict[int, tuple[int, str]]:
     return {
         hotel_id: (selection.image_id, selection.cdn_url)
-        for hotel_id, selection in select_main_images(inputs, as_of).items()
+        for hotel_id, selection in select_main_images(
+            inputs, as_of, scoring_version=scoring_version
+        ).items()
     }
+
+
+def _image(image_id: int, hotel_id: int, width: int, created: date) -> str:
+    return json.dumps(
+        {
+            "hotel_id": hotel_id,
+            "image_id": image_id,
+            "cdn_url": url(image_id, 0),
+            "width": width,
+            "height": 600,
+            "created_at": created.isoformat(),
+            "is_active": True,
+            "hash": f"{image_id:016x}",
+        }
+    )
+
+
+#: v2 always checked: close v1 scores, an obiq score and clicks decide, then the window moves
+#: past the clicks (29 days later) and two users' reports arrive late
+V2_HISTORY = [
+    {
+        "images": [_image(1000, 1, 800, START), _image(1001, 1, 790, START)],
+        "image_tags": [],
+        "main_images": [],
+        "admin_overrides": [],
+        "obiq_scores": [json.dumps({"image_id": 1001, "obiq_score": 0.9, "version": "v1"})],
+        "events": [
+            (1000, "click", 1, "u1"),
+            (1000, "click", 6, "u2"),
+            (1000, "impression", 0, "u1"),
+        ],
+        "repeat_events": False,
+        "days_later": 0,
+        "full_refresh": False,
+    },
+    {
+        "images": [],
+        "image_tags": [],
+        "main_images": [],
+        "admin_overrides": [],
+        "obiq_scores": [],
+        "events": [(1001, "report", 27, "u1"), (1001, "report", 28, "u2")],
+        "repeat_events": True,
+        "days_later": 29,
+        "full_refresh": False,
+    },
+]
 
 
 @settings(
@@ -154,8 +249,12 @@ def reference_snapshot(inputs: Inputs, as_of: date) -> dict[int, tuple[int, str]
     else list(Phase),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(history=st.lists(deliveries, min_size=2, max_size=4))
-def test_random_histories_keep_the_invariants(history: list[dict]) -> None:
+@example(history=V2_HISTORY, scoring_version="v2")
+@given(
+    history=st.lists(deliveries, min_size=2, max_size=4),
+    scoring_version=st.sampled_from(["v1", "v2"]),
+)
+def test_random_histories_keep_the_invariants(history: list[dict], scoring_version: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         harness = PipelineHarness(root=root, warehouse=root / "warehouse.duckdb", dbt_command="run")
@@ -164,17 +263,28 @@ def test_random_histories_keep_the_invariants(history: list[dict]) -> None:
         as_of = START
         first_files: dict[str, list[Path]] = {}
 
+        previous_events: list[str] = []
         for number, delivery in enumerate(history, start=1):
             as_of += timedelta(days=delivery["days_later"])
+            delivery = {**delivery, "user_events": event_lines(number, delivery["events"], as_of)}
+            if delivery["repeat_events"]:  # an event delivered twice counts once
+                delivery["user_events"] += previous_events
+            previous_events = delivery["user_events"]
             files = harness.write_files(f"d{number:02d}", {feed: delivery[feed] for feed in FEEDS})
             first_files = first_files or files
-            result = harness.run(files, as_of, full_refresh=delivery["full_refresh"])
+            result = harness.run(
+                files,
+                as_of,
+                full_refresh=delivery["full_refresh"],
+                scoring_version=scoring_version,
+            )
             for feed in FEEDS:
                 getattr(inputs, feed).extend(delivery[feed])
 
             snapshot = harness.snapshot()
             # convergence: after every run, what a full rebuild over all inputs selects
-            assert snapshot == reference_snapshot(inputs, as_of), f"run {number} at {as_of}"
+            expected = reference_snapshot(inputs, as_of, scoring_version)
+            assert snapshot == expected, f"run {number} at {as_of} ({scoring_version})"
             # replay: main_images records of this delivery, then this run's changes
             apply_changes(replayed, delivery["main_images"])
             apply_changes(replayed, [json.dumps(c) for c in read_jsonl(result.outputs.changes)])
@@ -193,12 +303,12 @@ def test_random_histories_keep_the_invariants(history: list[dict]) -> None:
 
         final = harness.snapshot()
         # idempotence: no new input, and a re-delivered file, change nothing
-        rerun = harness.run({}, as_of)
+        rerun = harness.run({}, as_of, scoring_version=scoring_version)
         assert read_jsonl(rerun.outputs.changes) == []
-        redelivered = harness.run(first_files, as_of)
+        redelivered = harness.run(first_files, as_of, scoring_version=scoring_version)
         assert all(loaded.skipped for loaded in redelivered.loaded)
         assert read_jsonl(redelivered.outputs.changes) == []
         # incremental == full rebuild: recomputing every hotel finds nothing to change
-        full = harness.run({}, as_of, full_refresh=True)
+        full = harness.run({}, as_of, full_refresh=True, scoring_version=scoring_version)
         assert read_jsonl(full.outputs.changes) == []
         assert harness.snapshot() == final

@@ -409,9 +409,37 @@ def test_orchestrator_edits_every_dataset_and_writes_the_buckets():
             f"orchestrator cannot write {bucket}"
         )
     project_roles = set().union(
-        *(_roles(g["body"]) for g in grants if g["type"] == "google_project_iam_member")
+        *(
+            _roles(g["body"])
+            for g in grants
+            if g["type"] == "google_project_iam_member"
+            and g["name"] != "orchestrator_python_scoring"
+        )
     )
     assert project_roles <= {"roles/composer.worker", "roles/bigquery.jobUser"}, project_roles
+
+
+def test_python_scoring_resources_exist_only_when_enabled():
+    """Python scoring versions on BigQuery (terraform/python_scoring.tf): off by default; when on,
+    a private staging bucket with a retention rule, and the roles of one submission method."""
+    variables = _module()["variables"]
+    assert variables["enable_python_scoring"]["default"] is False
+    resources = [r for r in _module()["resources"] if "python_scoring" in r["name"]]
+    assert {r["type"] for r in resources} >= {
+        "google_storage_bucket",
+        "google_storage_bucket_iam_member",
+        "google_project_iam_member",
+        "google_project_service",
+    }
+    for resource in resources:
+        guard = _text(resource["body"].get("count", "")) + _text(
+            resource["body"].get("for_each", "")
+        )
+        assert "var.enable_python_scoring" in guard, f"{resource['name']} is not conditional"
+    bucket = _resource("google_storage_bucket", "python_scoring")
+    assert bucket["public_access_prevention"] == "enforced"
+    assert bucket["uniform_bucket_level_access"] is True
+    assert "lifecycle_rule" in bucket
 
 
 def test_composer_3_environment_with_airflow_3():

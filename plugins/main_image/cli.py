@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_arguments(run)
     _add_generate_parser(commands)
     add_serve_command(commands)
+    _add_train_scoring_parser(commands)
     from main_image.stream.cli import register as register_stream_commands
 
     register_stream_commands(commands)  # main-image stream | produce (main_image/stream/cli.py)
@@ -158,6 +159,12 @@ def _add_run_parameters(run: argparse.ArgumentParser) -> None:
         dest="scoring_version",
         default=DEFAULT_SCORING_VERSION,
         help="active scoring version (default v1)",
+    )
+    run.add_argument(
+        "--shadow-scoring-version",
+        dest="shadow_scoring_version",
+        default=None,
+        help="also rank with this version into reporting.rpt_scoring_shadow (publishes nothing)",
     )
     run.add_argument(
         "--tag-version-pin",
@@ -247,6 +254,7 @@ def command_run(args: argparse.Namespace) -> int:
         tag_version_pin=args.tag_version_pin,
         obiq_version_pin=args.obiq_version_pin,
         full_refresh=args.full_refresh,
+        shadow_scoring_version=args.shadow_scoring_version or None,
     )
     if args.wait < 0:
         raise UsageError("--wait must be >= 0 seconds")
@@ -261,6 +269,51 @@ def command_run(args: argparse.Namespace) -> int:
     )
     progress(f"run {run_id}: done ({timings})")
     print(json.dumps(result.metrics))
+    return 0
+
+
+def _add_train_scoring_parser(commands: Any) -> None:
+    train = commands.add_parser(
+        "train-scoring",
+        help="fit scoring v3 on the warehouse's data; writes a new artifact (docs/scoring.md)",
+        description="Fits the linear model of scoring v3 (features: the v2 terms; label: clicks "
+        "per impression) on staging.int_image_score_features of a DuckDB warehouse, and appends "
+        "the coefficients to dbt_project/seeds/scoring_v3_coefficients.csv as a new artifact. "
+        "Train after a full rebuild; register the version v3-<artifact> to use it.",
+    )
+    train.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE)
+    train.add_argument(
+        "--artifact-version",
+        dest="artifact_version",
+        required=True,
+        help="the new artifact's version, e.g. m2 (scoring version v3-m2)",
+    )
+    train.add_argument("--seed", type=int, default=16, help="seed of the validation split")
+    train.add_argument("--l2", type=float, default=1.0, help="ridge penalty")
+    train.add_argument("--min-impressions", dest="min_impressions", type=int, default=1)
+
+
+def command_train_scoring(args: argparse.Namespace) -> int:
+    from main_image.scoring.training import TrainingConfig, TrainingError, train
+    from main_image.settings import DBT_PROJECT_DIR
+
+    config = TrainingConfig(
+        warehouse=args.warehouse,
+        artifact_version=args.artifact_version,
+        coefficients_csv=DBT_PROJECT_DIR / "seeds" / "scoring_v3_coefficients.csv",
+        seed=args.seed,
+        l2=args.l2,
+        min_impressions=args.min_impressions,
+    )
+    try:
+        result = train(config)
+    except TrainingError as error:
+        raise UsageError(str(error)) from None
+    progress(
+        f"train-scoring: {result.scoring_version} on {result.rows:,} images, validation RMSE "
+        f"{result.validation_rmse:.4f} (mean-only baseline {result.baseline_rmse:.4f})"
+    )
+    print(json.dumps(result.__dict__))
     return 0
 
 
@@ -300,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return command_run(args)
+        if args.command == "train-scoring":
+            return command_train_scoring(args)
         if args.command == "serve":
             from main_image.service.server import command_serve
 

@@ -172,6 +172,7 @@ def resolve_run_parameters(
         obiq_version_pin=_blank_to_none(params.get("obiq_version_pin"))
         or scoring["obiq_version_pin"],
         full_refresh=is_true(params.get("full_refresh")),
+        shadow_scoring_version=_blank_to_none(params.get("shadow_scoring_version")),
     )
 
 

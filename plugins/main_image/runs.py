@@ -25,6 +25,8 @@ class RunParameters:
     tag_version_pin: str | None = None
     obiq_version_pin: str | None = None
     full_refresh: bool = False
+    #: a scoring version ranked beside the active one, reported in rpt_scoring_shadow only
+    shadow_scoring_version: str | None = None
 
 
 #: The dbt run variables, in the order they are documented: the fields of RunParameters plus
@@ -37,6 +39,7 @@ RUN_VARIABLES: tuple[str, ...] = (
     "scoring_version",
     "tag_version_pin",
     "obiq_version_pin",
+    "shadow_scoring_version",
 )
 
 
@@ -58,6 +61,7 @@ _TEMPLATE_FILTERS = {
     "full_refresh": " | lower",
     "tag_version_pin": " or ''",
     "obiq_version_pin": " or ''",
+    "shadow_scoring_version": " or ''",
 }
 
 

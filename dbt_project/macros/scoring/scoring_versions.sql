@@ -1,38 +1,64 @@
 {#-
-    The registry of scoring versions. To add a version:
-      1. write `score_v2(image)` in macros/scoring/score_v2.sql (and, if its scores depend on
-         the run date, a `hotels_affected_by_as_of_change_v2`; `none` means "every hotel");
-      2. add one line below;
-      3. run with `--vars '{scoring_version: v2}'` (CLI: --scoring-version v2).
-    A change of the active version makes the next run recompute every hotel.
+    The registry of scoring versions (docs/scoring.md). Each entry says its kind:
+      kind 'sql'     `score` and `terms` are macros of `image` (see score_v1, score_v2);
+                     `uses_events` joins int_image_engagement into its inputs;
+      kind 'python'  `model` is a Python dbt model writing one row per candidate
+                     (image_id, scoring_version, score, score_terms); `artifact` is the version
+                     of its learned parameters, part of the scoring version's name.
+    `hotels_affected_by_as_of_change` is the version's rule for the hotels whose ranking can
+    move with the run date (`none` means "every hotel"); `uses_events` also puts the hotels
+    whose images received events since the last completed run in scope.
+    The ranking, overrides, CDC and outputs do not depend on the kind. Select one with
+    `--vars '{scoring_version: v2}'` (CLI: --scoring-version v2); a change of the active
+    version makes the next run recompute every hotel.
 -#}
 {% macro scoring_versions() -%}
     {{ return({
-        'v1': {'score': score_v1, 'hotels_affected_by_as_of_change': hotels_affected_by_as_of_change_v1},
+        'v1': {
+            'kind': 'sql', 'score': score_v1, 'terms': score_terms_v1, 'uses_events': false,
+            'hotels_affected_by_as_of_change': hotels_affected_by_as_of_change_v1,
+        },
+        'v2': {
+            'kind': 'sql', 'score': score_v2, 'terms': score_terms_v2, 'uses_events': true,
+            'hotels_affected_by_as_of_change': hotels_affected_by_as_of_change_v2,
+        },
+        'v3-m1': {
+            'kind': 'python', 'model': 'int_images_scored_v3', 'artifact': 'm1', 'uses_events': true,
+            'hotels_affected_by_as_of_change': hotels_affected_by_as_of_change_v2,
+        },
     }) }}
 {%- endmacro %}
 
-{% macro active_scoring_version() -%}
-    {%- set version = var('scoring_version') | string -%}
+{#- the registry entry of `version`; an unknown version fails the run at compile time -#}
+{% macro scoring_version_entry(version) -%}
     {%- if version not in scoring_versions() -%}
         {{ exceptions.raise_compiler_error(
             "Unknown scoring_version '" ~ version ~ "'. Known: " ~ (scoring_versions().keys() | list | join(', '))
         ) }}
     {%- endif -%}
+    {{ return(scoring_versions()[version]) }}
+{%- endmacro %}
+
+{% macro active_scoring_version() -%}
+    {%- set version = var('scoring_version') | string -%}
+    {%- do scoring_version_entry(version) -%}
     {{ return(version) }}
 {%- endmacro %}
 
-{#- the active version's score of one image (see score_v1 for `image`) -#}
-{% macro score_image(image) -%}
-    {{ scoring_versions()[active_scoring_version()]['score'](image) }}
+{#- does the active version read user events (int_image_engagement)? -#}
+{% macro active_scoring_uses_events() -%}
+    {{ return(scoring_version_entry(active_scoring_version()).get('uses_events', false)) }}
 {%- endmacro %}
 
-{#- the hotels whose ranking may change with the run date, for the active version -#}
-{% macro hotels_affected_by_as_of_change(candidates, previous_as_of, as_of) -%}
-    {%- set scope_macro =
-        scoring_versions()[active_scoring_version()]['hotels_affected_by_as_of_change'] -%}
+{#- the hotels whose ranking may change with the run date, for the active version; `events`
+    (image_id, event_date) is read by the versions that use events -#}
+{% macro hotels_affected_by_as_of_change(candidates, previous_as_of, as_of, events=none) -%}
+    {%- set entry = scoring_version_entry(active_scoring_version()) -%}
+    {%- set scope_macro = entry['hotels_affected_by_as_of_change'] -%}
     {%- if scope_macro is none -%}
         select distinct hotel_id from {{ candidates }}
+    {%- elif entry.get('uses_events', false) -%}
+        {{ scope_macro(candidates, previous_as_of, as_of, events) }}
     {%- else -%}
         {{ scope_macro(candidates, previous_as_of, as_of) }}
     {%- endif -%}

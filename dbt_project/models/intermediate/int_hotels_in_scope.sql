@@ -7,6 +7,7 @@
     Recomputing a hotel is always safe (a change is emitted only when the selection differs from
     the published state), so a failed run simply leaves a larger scope to the next one.
 -#}
+/* depends_on: {{ ref('stg_user_events') }} */
 {%- set as_of = as_of_date() -%}
 {#- The change log, read as it stands before this run (not a ref: it is built from this model).
     Hotels changed by attempts that never completed are revisited: their published state may
@@ -17,6 +18,8 @@
     identifier='fct_main_image_changes',
 ) if execute else none -%}
 {%- set drift_per_day = as_of_score_drift_per_day() -%}
+{%- set uses_events = active_scoring_uses_events() -%}
+{%- set event_window = scoring_v2_constants().engagement_window_days -%}
 {%- set margins = selection_margins_relation() if drift_per_day is not none else none -%}
 
 with
@@ -185,9 +188,54 @@ hotels_with_new_main_images as (
         ) }}
 ),
 
+{# Versions that use user events (v2): hotels whose images received events since the last
+    completed run, whatever the events' dates (a late event can fall in the window). #}
+images_with_new_events as (
+    select distinct user_events.image_id
+    from {{ ref('stg_user_events') }} as user_events
+    where
+        {{ 'true' if uses_events else 'false' }}
+        and user_events.rejection_reason is null
+        and user_events.image_id is not null
+        and not (select settings.recompute_all from settings)
+        and {{ file_seq_after(
+            'select watermark from settings', ['user_events'], completed_run_watermark_query()
+        ) }}
+),
+
+hotels_with_new_events as (
+    select
+        images.hotel_id,
+        'user_events' as scope_reason
+    from images
+    inner join images_with_new_events
+        on images.image_id = images_with_new_events.image_id
+),
+
+{# the events whose date lies in the engagement window of the last completed run or of this
+    one (read by the as_of rule of the versions that use events) #}
+window_events as ( -- noqa: ST03
+    select distinct
+        user_events.image_id,
+        cast(user_events.occurred_at as date) as event_date
+    from {{ ref('stg_user_events') }} as user_events
+    where
+        {{ 'true' if uses_events else 'false' }}
+        and user_events.rejection_reason is null
+        and user_events.image_id is not null
+        and (select settings.previous_as_of from settings) <> {{ as_of }}
+        and not (select settings.recompute_all from settings)
+        and cast(user_events.occurred_at as date) >= {{ dbt.dateadd(
+            'day', -event_window, 'least((select previous_as_of from settings), ' ~ as_of ~ ')'
+        ) }}
+        and cast(user_events.occurred_at as date)
+        < greatest((select settings.previous_as_of from settings), {{ as_of }})
+),
+
 active_images as (
     select
         hotel_id,
+        image_id,
         created_date
     from images
     where
@@ -235,6 +283,7 @@ hotels_near_a_tie as ( -- noqa: ST03
 active_images_without_margin as ( -- noqa: ST03
     select
         active_images.hotel_id,
+        active_images.image_id,
         active_images.created_date
     from active_images
     left join trusted_margins
@@ -252,6 +301,7 @@ hotels_affected_by_as_of as (
             'active_images' if margins is none else 'active_images_without_margin',
             '(select settings.previous_as_of from settings)',
             as_of,
+            'window_events',
         ) }}
     ) as affected
     where (select settings.previous_as_of from settings) <> {{ as_of }}
@@ -290,6 +340,8 @@ changed_hotels as (
     select * from hotels_with_new_overrides
     union all
     select * from hotels_with_new_main_images
+    union all
+    select * from hotels_with_new_events
     union all
     select * from hotels_affected_by_as_of
 ),

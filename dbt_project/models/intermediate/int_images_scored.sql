@@ -1,26 +1,15 @@
-{#- Every candidate image of the hotels in scope, scored with the active scoring version.
-    On DuckDB a view: its only reader (int_images_ranked_per_hotel) computes the scores while it
-    ranks, which is cheaper than writing and reading back a table as wide as the candidates. -#}
+{#- Every candidate image of the hotels in scope, scored with the active scoring version (a SQL
+    macro or a Python model: macros/scoring/scored_candidates.sql), with the score's terms as
+    JSON (score_terms). On DuckDB a view: its only reader (int_images_ranked_per_hotel) computes
+    the scores while it ranks, which is cheaper than writing and reading back a table as wide
+    as the candidates. -#}
 {{ config(materialized=('table' if target.type == 'bigquery' else 'view')) }}
+{{ scoring_version_dependencies() }}
+
 with
 
-candidates as (
-    select * from {{ ref('int_image_candidates') }}
-),
-
 final as (
-    select
-        *,
-        {{ score_image({
-            'width': 'width',
-            'height': 'height',
-            'created_date': 'created_date',
-            'as_of': as_of_date(),
-            'tag_priority': 'tag_priority',
-            'obiq_score': 'obiq_score',
-        }) }} as score,
-        '{{ active_scoring_version() }}' as scoring_version
-    from candidates
+    {{ scored_candidates(active_scoring_version()) }}
 )
 
 select * from final

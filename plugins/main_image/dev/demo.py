@@ -50,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-dir", type=Path, default=Path("sample_data"))
     parser.add_argument("--warehouse", type=Path, default=Path("warehouse/demo.duckdb"))
     parser.add_argument("--exports", type=Path, default=Path("exports"))
+    parser.add_argument("--scoring-version", dest="scoring_version", default="v1")
+    parser.add_argument(
+        "--shadow-scoring-version",
+        dest="shadow_scoring_version",
+        default=None,
+        help="also rank with this version; reporting.rpt_scoring_shadow says what it would change",
+    )
     args = parser.parse_args(argv)
 
     progress(f"generate: {args.hotels:,} hotels, 2 deliveries -> {args.sample_dir}")
@@ -69,7 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         out = args.exports / run_id
         result = run_pipeline(
             args.warehouse,
-            RunParameters(run_id=run_id, as_of=as_of),
+            RunParameters(
+                run_id=run_id,
+                as_of=as_of,
+                scoring_version=args.scoring_version,
+                shadow_scoring_version=args.shadow_scoring_version or None,
+            ),
             discover_files(delivery),
             OutputPaths(out / "changes.jsonl", out / "snapshot.jsonl", out / "metrics.json"),
             progress=progress,

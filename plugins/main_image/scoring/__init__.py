@@ -1,0 +1,1 @@
+"""Data scientists' scoring tools: training the learned scoring version (v3)."""
