@@ -156,6 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="2024-07-01",
         help="as_of of the first delivery (YYYY-MM-DD)",
     )
+
+    # the analysts' dashboard (main_image/dashboard): stdlib-only arguments, Streamlit is
+    # started in its own process by the command
+    from main_image.dashboard.launch import add_arguments as add_dashboard_arguments
+
+    add_dashboard_arguments(commands.add_parser(
+        "dashboard", help="the analysts' dashboard (Streamlit) over the reporting marts"
+    ))
     return parser
 
 
@@ -215,6 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return command_run(args)
+        if args.command == "dashboard":
+            from main_image.dashboard.launch import run as command_dashboard
+
+            return command_dashboard(args)
         return command_generate(args)
     except UsageError as error:
         print(f"main-image: error: {error}", file=sys.stderr)
