@@ -36,6 +36,7 @@ def streamlit_command(port: int, address: str) -> list[str]:
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
         "--global.developmentMode", "false",
+        "--client.toolbarMode", "minimal",
     ]
 
 
