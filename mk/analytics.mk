@@ -23,4 +23,4 @@ docs: setup ## dbt docs generate + serve (lineage, exposures) on 127.0.0.1:$(DOC
 		--host 127.0.0.1 --port $(DOCS_PORT) --no-browser
 
 test-dashboard: setup setup-system ## the dashboard's browser test (chromium + Playwright)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_dashboard.py
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_analytics.py -k dashboard

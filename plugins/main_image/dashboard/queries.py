@@ -104,7 +104,7 @@ def reported_images(filters: Filters, limit: int = 50) -> str:
         from {{reporting}}.rpt_reported_images_by_search_term
         where cast(last_reported_at as date) >= date '{filters.start.isoformat()}'
             and cast(first_reported_at as date) <= date '{filters.end.isoformat()}'
-        order by reports desc, image_id, search_term
+        order by reports desc, image_id, coalesce(search_term, '')
         limit {int(limit)}
     """
 
