@@ -42,8 +42,9 @@ test: setup setup-system ## the whole suite: lint, pipeline tests, Airflow end t
 test-python: setup ## pytest without the Airflow and BigQuery parts (conformance, invariants, properties, dbt)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not airflow and not bigquery" tests/
 
-lint: setup ## ruff on the Python code; terraform fmt when terraform is installed
-	$(BIN)/ruff check plugins tests dags benchmarks
+lint: setup ## ruff on the Python code, sqlfluff on the dbt SQL; terraform fmt when installed
+	$(BIN)/ruff check plugins tests dags benchmarks dbt_project/sqlfluff_dbt_context
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros
 	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive terraform; \
 	else echo "lint: terraform not installed, skipping terraform fmt"; fi
 

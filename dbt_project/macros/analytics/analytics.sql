@@ -32,7 +32,8 @@
 {#- One row per day from `start_day` to `end_day` (date columns of the relation `bounds`,
     which has one row), as column `day_column`: the spine of a zero-filled daily report. -#}
 {% macro day_series(bounds, start_day, end_day, day_column) -%}
-    {{ return(adapter.dispatch('day_series', 'main_image')(bounds, start_day, end_day, day_column)) }}
+    {%- set implementation = adapter.dispatch('day_series', 'main_image') -%}
+    {{ return(implementation(bounds, start_day, end_day, day_column)) }}
 {%- endmacro %}
 
 {% macro default__day_series(bounds, start_day, end_day, day_column) -%}

@@ -26,7 +26,8 @@
     select
         * except (_parsed_json),
         {%- for alias, path in fields.items() %}
-        {{ bigquery__json_text_at(line_column, '_parsed_json', path) }} as {{ alias }}{{ "," if not loop.last }}
+        {{ bigquery__json_text_at(line_column, '_parsed_json', path) }} as {{ alias -}}
+        {{ "," if not loop.last }}
         {%- endfor %}
     from (
         select
@@ -39,7 +40,9 @@
 {%- endmacro %}
 
 {% macro bigquery__json_get(json_text, path) -%}
-    {{ bigquery__json_text_at(json_text, "safe.parse_json(" ~ json_text ~ ", wide_number_mode => 'round')", path) }}
+    {{ bigquery__json_text_at(
+        json_text, "safe.parse_json(" ~ json_text ~ ", wide_number_mode => 'round')", path
+    ) }}
 {%- endmacro %}
 
 {#- only called on JSON text that is a JSON string (json_string checks the leading quote) -#}

@@ -19,7 +19,9 @@
     the new rows.
 -#}
 {% macro file_seq_after(watermark_query, feeds, bigquery_watermark_query=none) -%}
-    {{ return(adapter.dispatch('file_seq_after', 'main_image')(watermark_query, feeds, bigquery_watermark_query)) }}
+    {{ return(adapter.dispatch('file_seq_after', 'main_image')(
+        watermark_query, feeds, bigquery_watermark_query
+    )) }}
 {%- endmacro %}
 
 {% macro default__file_seq_after(watermark_query, feeds, bigquery_watermark_query=none) -%}

@@ -8,7 +8,9 @@
 {#- select * from `relation`, plus one JSON-text column per field (alias -> JSONPath)
     and `is_json_object` (false when the line is not JSON, or JSON but not an object). -#}
 {% macro select_json_fields(relation, line_column, fields) -%}
-    {{ return(adapter.dispatch('select_json_fields', 'main_image')(relation, line_column, fields)) }}
+    {{ return(adapter.dispatch('select_json_fields', 'main_image')(
+        relation, line_column, fields
+    )) }}
 {%- endmacro %}
 
 {% macro default__select_json_fields(relation, line_column, fields) -%}
@@ -64,7 +66,9 @@
     (rows whose `json_text` is not an array give none), the element as JSON text in `element`;
     `where` filters the rows of `relation` -#}
 {% macro select_json_array_elements(relation, columns, json_text, element, where='true') -%}
-    {{ return(adapter.dispatch('select_json_array_elements', 'main_image')(relation, columns, json_text, element, where)) }}
+    {{ return(adapter.dispatch('select_json_array_elements', 'main_image')(
+        relation, columns, json_text, element, where
+    )) }}
 {%- endmacro %}
 
 {#- DuckDB: unnest in the select list. A lateral join (`cross join lateral (select unnest(..))`)

@@ -9,7 +9,8 @@
 -#}
 {% macro score_v1(image) -%}
     {%- set float_type = type_double() -%}
-    {%- set resolution = '(cast(' ~ image.width ~ ' as ' ~ float_type ~ ') * ' ~ image.height ~ ')' -%}
+    {%- set resolution =
+        '(cast(' ~ image.width ~ ' as ' ~ float_type ~ ') * ' ~ image.height ~ ')' -%}
     (
         {#- s_res: log-scaled resolution, capped at 1 and deliberately not clipped below 0 #}
         6 * case

@@ -29,7 +29,8 @@
 
 {#- the hotels whose ranking may change with the run date, for the active version -#}
 {% macro hotels_affected_by_as_of_change(candidates, previous_as_of, as_of) -%}
-    {%- set scope_macro = scoring_versions()[active_scoring_version()]['hotels_affected_by_as_of_change'] -%}
+    {%- set scope_macro =
+        scoring_versions()[active_scoring_version()]['hotels_affected_by_as_of_change'] -%}
     {%- if scope_macro is none -%}
         select distinct hotel_id from {{ candidates }}
     {%- else -%}

@@ -5,6 +5,7 @@
     {%- if custom_schema_name is none -%}
         {{ target.schema }}
     {%- else -%}
-        {{ var('schema_prefix', env_var('MAIN_IMAGE_DBT_SCHEMA_PREFIX', '')) }}{{ custom_schema_name | trim }}
+        {{ var('schema_prefix', env_var('MAIN_IMAGE_DBT_SCHEMA_PREFIX', '')) -}}
+        {{ custom_schema_name | trim }}
     {%- endif -%}
 {%- endmacro %}

@@ -2,7 +2,8 @@
 {% macro surrogate_key(columns) -%}
     {%- set parts = [] -%}
     {%- for column in columns -%}
-        {%- do parts.append("coalesce(cast(" ~ column ~ " as " ~ api.Column.translate_type('string') ~ "), '_null_')") -%}
+        {%- set text = "cast(" ~ column ~ " as " ~ api.Column.translate_type('string') ~ ")" -%}
+        {%- do parts.append("coalesce(" ~ text ~ ", '_null_')") -%}
         {%- if not loop.last %}{% do parts.append("'|'") %}{% endif -%}
     {%- endfor -%}
     {{ dbt.hash(dbt.concat(parts)) }}

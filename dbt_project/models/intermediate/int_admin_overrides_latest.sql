@@ -19,7 +19,10 @@ valid_overrides as (
 hotels_with_new_overrides as (
     select distinct hotel_id
     from valid_overrides
-    where {{ file_seq_after('select coalesce(max(last_file_seq), 0) from ' ~ this, ['admin_overrides']) }}
+    where
+        {{ file_seq_after(
+            'select coalesce(max(last_file_seq), 0) from ' ~ this, ['admin_overrides']
+        ) }}
 ),
 {% endif %}
 
@@ -28,11 +31,14 @@ ranked_overrides as (
         valid_overrides.*,
         row_number() over (
             partition by valid_overrides.hotel_id
-            order by valid_overrides.set_at desc, valid_overrides.file_seq desc, valid_overrides.line_number desc
+            order by
+                valid_overrides.set_at desc,
+                valid_overrides.file_seq desc,
+                valid_overrides.line_number desc
         ) as recency_rank,
         max(valid_overrides.file_seq) over (partition by valid_overrides.hotel_id) as last_file_seq
     from valid_overrides
-    {%- if is_incremental() %}
+    {% if is_incremental() -%}
     inner join hotels_with_new_overrides
         on valid_overrides.hotel_id = hotels_with_new_overrides.hotel_id
     {%- endif %}

@@ -22,7 +22,10 @@ scope as (
 ),
 
 ranked as (
-    select hotel_id, score, image_rank
+    select
+        hotel_id,
+        score,
+        image_rank
     from {{ ref('int_images_ranked_per_hotel') }}
     where image_rank <= 2
 ),

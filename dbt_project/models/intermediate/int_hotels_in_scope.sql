@@ -22,12 +22,12 @@
 with
 
 last_completed_run as (
-    select *
-    from {{ ref('stg_pipeline_runs') }}
-    where invocation_seq = (
-        select max(invocation_seq)
-        from {{ ref('stg_pipeline_runs') }}
-        where selection_completed_at is not null
+    select runs.*
+    from {{ ref('stg_pipeline_runs') }} as runs
+    where runs.invocation_seq = (
+        select max(completed_runs.invocation_seq)
+        from {{ ref('stg_pipeline_runs') }} as completed_runs
+        where completed_runs.selection_completed_at is not null
     )
 ),
 
@@ -38,18 +38,25 @@ settings as (
         {%- else -%}
         coalesce(
             (
-                select not (
-                    scoring_version = '{{ active_scoring_version() }}'
-                    and coalesce(tag_version_pin, '') = coalesce({{ optional_string_literal(var('tag_version_pin')) }}, '')
-                    and coalesce(obiq_version_pin, '') = coalesce({{ optional_string_literal(var('obiq_version_pin')) }}, '')
-                )
+                select
+                    not(
+                        scoring_version = '{{ active_scoring_version() }}'
+                        and coalesce(tag_version_pin, '')
+                        = coalesce({{ optional_string_literal(var('tag_version_pin')) }}, '')
+                        and coalesce(obiq_version_pin, '')
+                        = coalesce({{ optional_string_literal(var('obiq_version_pin')) }}, '')
+                    )
                 from last_completed_run
             ),
             true
         )
         {%- endif %} as recompute_all,
-        coalesce((select file_seq_watermark from last_completed_run), 0) as watermark,
-        coalesce((select as_of from last_completed_run), {{ as_of }}) as previous_as_of
+        coalesce(
+            (select last_completed_run.file_seq_watermark from last_completed_run), 0
+        ) as watermark,
+        coalesce(
+            (select last_completed_run.as_of from last_completed_run), {{ as_of }}
+        ) as previous_as_of
 ),
 
 images as (
@@ -64,89 +71,129 @@ valid_main_images as (
 {#- Only one of every_hotel and changed_hotels is used; each filters on recompute_all where it
     reads, so the run does not compute the other (a full run would otherwise join every image
     record with every image record it treats as new). #}
+
 every_hotel as (
     -- every hotel that ever had a valid image record (an image may have moved away since)
-    select distinct hotel_id, 'full' as scope_reason
+    select distinct
+        hotel_id,
+        'full' as scope_reason
     from {{ ref('stg_images') }}
-    where rejection_reason is null and (select recompute_all from settings)
+    where rejection_reason is null and (select settings.recompute_all from settings)
     union all
-    select hotel_id, 'full' as scope_reason
+    select
+        hotel_id,
+        'full' as scope_reason
     from valid_main_images
-    where (select recompute_all from settings)
+    where (select settings.recompute_all from settings)
 ),
 
 new_image_records as (
-    select image_id, hotel_id
+    select
+        image_id,
+        hotel_id
     from {{ ref('stg_images') }}
     where
         rejection_reason is null
-        and not (select recompute_all from settings)
-        and {{ file_seq_after('select watermark from settings', ['images'], completed_run_watermark_query()) }}
+        and not (select settings.recompute_all from settings)
+        and {{ file_seq_after(
+            'select watermark from settings', ['images'], completed_run_watermark_query()
+        ) }}
+),
+
+touched_images as (
+    select distinct image_id from new_image_records
 ),
 
 hotels_with_new_images as (
-    select hotel_id, 'images' as scope_reason from new_image_records
+    select
+        hotel_id,
+        'images' as scope_reason
+    from new_image_records
     union all
     -- the hotels an image belonged to before, in case a record moved it
-    select earlier_records.hotel_id, 'images' as scope_reason
+    select
+        earlier_records.hotel_id,
+        'images' as scope_reason
     from {{ ref('stg_images') }} as earlier_records
-    inner join (select distinct image_id from new_image_records) as touched_images
+    inner join touched_images
         on earlier_records.image_id = touched_images.image_id
     where earlier_records.rejection_reason is null
 ),
 
+tagged_images as (
+    select distinct image_id
+    from {{ ref('stg_image_tags') }}
+    where
+        rejection_reason is null
+        and not (select settings.recompute_all from settings)
+        and {{ file_seq_after(
+            'select watermark from settings', ['image_tags'], completed_run_watermark_query()
+        ) }}
+),
+
 hotels_with_new_tags as (
-    select images.hotel_id, 'tags' as scope_reason
+    select
+        images.hotel_id,
+        'tags' as scope_reason
     from images
-    inner join (
-        select distinct image_id
-        from {{ ref('stg_image_tags') }}
-        where
-            rejection_reason is null
-            and not (select recompute_all from settings)
-            and {{ file_seq_after('select watermark from settings', ['image_tags'], completed_run_watermark_query()) }}
-    ) as tagged_images
+    inner join tagged_images
         on images.image_id = tagged_images.image_id
 ),
 
+scored_images as (
+    select distinct image_id
+    from {{ ref('stg_obiq_scores') }}
+    where
+        rejection_reason is null
+        and not (select settings.recompute_all from settings)
+        and {{ file_seq_after(
+            'select watermark from settings', ['obiq_scores'], completed_run_watermark_query()
+        ) }}
+),
+
 hotels_with_new_scores as (
-    select images.hotel_id, 'obiq_scores' as scope_reason
+    select
+        images.hotel_id,
+        'obiq_scores' as scope_reason
     from images
-    inner join (
-        select distinct image_id
-        from {{ ref('stg_obiq_scores') }}
-        where
-            rejection_reason is null
-            and not (select recompute_all from settings)
-            and {{ file_seq_after('select watermark from settings', ['obiq_scores'], completed_run_watermark_query()) }}
-    ) as scored_images
+    inner join scored_images
         on images.image_id = scored_images.image_id
 ),
 
 hotels_with_new_overrides as (
-    select hotel_id, 'admin_overrides' as scope_reason
+    select
+        hotel_id,
+        'admin_overrides' as scope_reason
     from {{ ref('stg_admin_overrides') }}
     where
         rejection_reason is null
-        and not (select recompute_all from settings)
-        and {{ file_seq_after('select watermark from settings', ['admin_overrides'], completed_run_watermark_query()) }}
+        and not (select settings.recompute_all from settings)
+        and {{ file_seq_after(
+            'select watermark from settings', ['admin_overrides'], completed_run_watermark_query()
+        ) }}
 ),
 
 hotels_with_new_main_images as (
-    select hotel_id, 'main_images' as scope_reason
+    select
+        hotel_id,
+        'main_images' as scope_reason
     from valid_main_images
     where
-        not (select recompute_all from settings)
-        and {{ file_seq_after('select watermark from settings', ['main_images'], completed_run_watermark_query()) }}
+        not (select settings.recompute_all from settings)
+        and {{ file_seq_after(
+            'select watermark from settings', ['main_images'], completed_run_watermark_query()
+        ) }}
 ),
 
 active_images as (
-    select hotel_id, created_date
+    select
+        hotel_id,
+        created_date
     from images
     where
         is_active
-        and (select previous_as_of from settings) <> {{ as_of }}
-        and not (select recompute_all from settings)
+        and (select settings.previous_as_of from settings) <> {{ as_of }}
+        and not (select settings.recompute_all from settings)
 ),
 
 {#- When only the run date moved, a hotel whose last ranking (by a completed attempt, under
@@ -156,29 +203,39 @@ active_images as (
     completed run's date and this one. #}
 {%- if margins is not none %}
 trusted_margins as (
-    select hotel_id, ranked_as_of, top_candidates, score_margin
+    select
+        hotel_id,
+        ranked_as_of,
+        top_candidates,
+        score_margin
     from {{ margins }}
     where
         scoring_version = '{{ active_scoring_version() }}'
-        and coalesce(tag_version_pin, '') = coalesce({{ optional_string_literal(var('tag_version_pin')) }}, '')
-        and coalesce(obiq_version_pin, '') = coalesce({{ optional_string_literal(var('obiq_version_pin')) }}, '')
-        and invocation_seq <= (select coalesce(max(invocation_seq), 0) from last_completed_run)
+        and coalesce(tag_version_pin, '')
+        = coalesce({{ optional_string_literal(var('tag_version_pin')) }}, '')
+        and coalesce(obiq_version_pin, '')
+        = coalesce({{ optional_string_literal(var('obiq_version_pin')) }}, '')
+        and invocation_seq
+        <= (select coalesce(max(last_completed_run.invocation_seq), 0) from last_completed_run)
 ),
 
-hotels_near_a_tie as (
+hotels_near_a_tie as ( -- noqa: ST03
     select hotel_id
     from trusted_margins
     where
         ranked_as_of <> {{ as_of }}
         and top_candidates > 1
         and not coalesce(
-            score_margin > {{ drift_per_day }} * abs({{ dbt.datediff('ranked_as_of', as_of, 'day') }}) + 1e-6,
+            score_margin
+            > {{ drift_per_day }} * abs({{ dbt.datediff('ranked_as_of', as_of, 'day') }}) + 1e-6,
             false
         )
 ),
 
-active_images_without_margin as (
-    select active_images.hotel_id, active_images.created_date
+active_images_without_margin as ( -- noqa: ST03
+    select
+        active_images.hotel_id,
+        active_images.created_date
     from active_images
     left join trusted_margins
         on active_images.hotel_id = trusted_margins.hotel_id
@@ -187,15 +244,17 @@ active_images_without_margin as (
 {%- endif %}
 
 hotels_affected_by_as_of as (
-    select hotel_id, 'as_of' as scope_reason
+    select
+        hotel_id,
+        'as_of' as scope_reason
     from (
         {{ hotels_affected_by_as_of_change(
             'active_images' if margins is none else 'active_images_without_margin',
-            '(select previous_as_of from settings)',
+            '(select settings.previous_as_of from settings)',
             as_of,
         ) }}
     ) as affected
-    where (select previous_as_of from settings) <> {{ as_of }}
+    where (select settings.previous_as_of from settings) <> {{ as_of }}
     {%- if margins is not none %}
     union all
     select hotel_id, 'as_of' as scope_reason
@@ -207,9 +266,15 @@ hotels_changed_by_unfinished_attempts as (
     {%- if change_log is not none %}
     select hotel_id, 'unfinished_attempt' as scope_reason
     from {{ change_log }}
-    where invocation_seq > coalesce((select max(invocation_seq) from last_completed_run), 0)
+    where
+        invocation_seq
+        > coalesce((select max(last_completed_run.invocation_seq) from last_completed_run), 0)
     {%- else %}
-    select hotel_id, 'unfinished_attempt' as scope_reason from images where false
+    select
+        hotel_id,
+        'unfinished_attempt' as scope_reason
+    from images
+    where false
     {%- endif %}
 ),
 
@@ -230,9 +295,11 @@ changed_hotels as (
 ),
 
 scoped as (
-    select * from every_hotel where (select recompute_all from settings)
+    select * from every_hotel
+    where (select settings.recompute_all from settings)
     union all
-    select * from changed_hotels where not (select recompute_all from settings)
+    select * from changed_hotels
+    where not (select settings.recompute_all from settings)
 ),
 
 final as (

@@ -24,7 +24,9 @@ tag_versions as (
 ),
 
 active_tags as (
-    {{ active_version_rows('tag_versions', 'tag_version', ref('int_image_tag_versions'), var('tag_version_pin')) }}
+    {{ active_version_rows(
+        'tag_versions', 'tag_version', ref('int_image_tag_versions'), var('tag_version_pin')
+    ) }}
 ),
 
 obiq_versions as (
@@ -35,7 +37,9 @@ obiq_versions as (
 ),
 
 active_obiq_scores as (
-    {{ active_version_rows('obiq_versions', 'obiq_version', ref('int_obiq_score_versions'), var('obiq_version_pin')) }}
+    {{ active_version_rows(
+        'obiq_versions', 'obiq_version', ref('int_obiq_score_versions'), var('obiq_version_pin')
+    ) }}
 ),
 
 tag_priorities as (

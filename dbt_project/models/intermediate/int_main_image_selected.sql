@@ -13,7 +13,8 @@ overrides as (
 ),
 
 automatic_choice as (
-    select * from ranked where image_rank = 1
+    select * from ranked
+    where image_rank = 1
 ),
 
 override_choice as (
@@ -32,7 +33,8 @@ final as (
         coalesce(override_choice.cdn_url, automatic_choice.cdn_url) as cdn_url,
         coalesce(override_choice.score, automatic_choice.score) as score,
         automatic_choice.scoring_version,
-        case when override_choice.image_id is not null then 'admin' else 'auto' end as selection_source
+        case when override_choice.image_id is not null then 'admin' else 'auto' end
+            as selection_source
     from automatic_choice
     left join override_choice
         on automatic_choice.hotel_id = override_choice.hotel_id

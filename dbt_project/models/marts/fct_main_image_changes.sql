@@ -32,7 +32,8 @@ published as (
 ),
 
 current_main_images as (
-    select * from published where image_id is not null
+    select * from published
+    where image_id is not null
 ),
 
 compared as (

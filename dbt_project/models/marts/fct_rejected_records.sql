@@ -8,7 +8,9 @@
     cluster_by=bq_cluster_by(['feed', 'file_seq']),
 ) }}
 
-{%- set feeds = ['images', 'image_tags', 'obiq_scores', 'main_images', 'admin_overrides', 'user_events'] %}
+{%- set feeds = [
+    'images', 'image_tags', 'obiq_scores', 'main_images', 'admin_overrides', 'user_events',
+] %}
 
 with
 
@@ -23,7 +25,10 @@ rejected_{{ feed }} as (
     where
         rejection_reason is not null
         {%- if is_incremental() %}
-        and {{ file_seq_after("select coalesce(max(file_seq), 0) from " ~ this ~ " where feed = '" ~ feed ~ "'", [feed]) }}
+        and {{ file_seq_after(
+            "select coalesce(max(file_seq), 0) from " ~ this ~ " where feed = '" ~ feed ~ "'",
+            [feed],
+        ) }}
         {%- endif %}
 ),
 {% endfor %}

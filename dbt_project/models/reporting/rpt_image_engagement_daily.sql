@@ -27,9 +27,12 @@ final as (
         cast(occurred_at as date) as event_date,
         hotel_id,
         image_id,
-        cast(sum(case when event_type = 'impression' then 1 else 0 end) as {{ dbt.type_bigint() }}) as impressions,
-        cast(sum(case when event_type = 'click' then 1 else 0 end) as {{ dbt.type_bigint() }}) as clicks,
-        cast(sum(case when event_type = 'report' then 1 else 0 end) as {{ dbt.type_bigint() }}) as reports,
+        cast(sum(case when event_type = 'impression' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as impressions,
+        cast(sum(case when event_type = 'click' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as clicks,
+        cast(sum(case when event_type = 'report' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as reports,
         count(distinct user_id) as distinct_users
     from events
     group by cast(occurred_at as date), hotel_id, image_id

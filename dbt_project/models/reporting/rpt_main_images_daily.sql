@@ -14,8 +14,14 @@ final as (
         cast(sum(main_images_new) as {{ dbt.type_bigint() }}) as main_images_new,
         cast(sum(main_images_updated) as {{ dbt.type_bigint() }}) as main_images_updated,
         cast(sum(main_images_deleted) as {{ dbt.type_bigint() }}) as main_images_deleted,
-        cast(sum(main_images_new + main_images_updated + main_images_deleted) as {{ dbt.type_bigint() }}) as main_images_changed,
-        cast(sum(main_images_from_overrides) as {{ dbt.type_bigint() }}) as main_images_from_overrides,
+        cast(
+            sum(
+                main_images_new + main_images_updated + main_images_deleted
+            ) as {{ dbt.type_bigint() }}
+        )
+            as main_images_changed,
+        cast(sum(main_images_from_overrides) as {{ dbt.type_bigint() }})
+            as main_images_from_overrides,
         cast(sum(
             rejected_images + rejected_image_tags + rejected_obiq_scores
             + rejected_main_images + rejected_admin_overrides + rejected_user_events

@@ -7,7 +7,9 @@
     on_schema_change='fail',
 ) }}
 
-{%- set feeds = ['images', 'image_tags', 'obiq_scores', 'main_images', 'admin_overrides', 'user_events'] %}
+{%- set feeds = [
+    'images', 'image_tags', 'obiq_scores', 'main_images', 'admin_overrides', 'user_events',
+] %}
 
 with
 
@@ -25,19 +27,24 @@ hotels_with_images as (
 
 changes as (
     select
-        cast(sum(case when change_type = 'new' then 1 else 0 end) as {{ dbt.type_bigint() }}) as main_images_new,
-        cast(sum(case when change_type = 'updated' then 1 else 0 end) as {{ dbt.type_bigint() }}) as main_images_updated,
-        cast(sum(case when change_type = 'deleted' then 1 else 0 end) as {{ dbt.type_bigint() }}) as main_images_deleted,
-        cast(sum(case when selection_source = 'admin' then 1 else 0 end) as {{ dbt.type_bigint() }}) as main_images_from_overrides
+        cast(sum(case when change_type = 'new' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as main_images_new,
+        cast(sum(case when change_type = 'updated' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as main_images_updated,
+        cast(sum(case when change_type = 'deleted' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as main_images_deleted,
+        cast(sum(case when selection_source = 'admin' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as main_images_from_overrides
     from {{ ref('fct_main_image_changes') }}
     where run_id = {{ run_id_literal() }}
 ),
 
 rejections as (
     select
-        {%- for feed in feeds %}
-        cast(sum(case when feed = '{{ feed }}' then 1 else 0 end) as {{ dbt.type_bigint() }}) as rejected_{{ feed }}{{ "," if not loop.last }}
-        {%- endfor %}
+    {%- for feed in feeds %}
+    cast(sum(case when feed = '{{ feed }}' then 1 else 0 end) as {{ dbt.type_bigint() }})
+        as rejected_{{ feed }}{{ "," if not loop.last }}
+    {%- endfor %}
     from {{ ref('fct_rejected_records') }}
     where run_id = {{ run_id_literal() }}
 ),
@@ -54,9 +61,9 @@ final as (
         coalesce(changes.main_images_updated, 0) as main_images_updated,
         coalesce(changes.main_images_deleted, 0) as main_images_deleted,
         coalesce(changes.main_images_from_overrides, 0) as main_images_from_overrides,
-        {%- for feed in feeds %}
-        coalesce(rejections.rejected_{{ feed }}, 0) as rejected_{{ feed }}{{ "," if not loop.last }}
-        {%- endfor %}
+    {%- for feed in feeds %}
+    coalesce(rejections.rejected_{{ feed }}, 0) as rejected_{{ feed }}{{ "," if not loop.last }}
+    {%- endfor %}
     from images_processed
     cross join hotels_with_images
     cross join changes

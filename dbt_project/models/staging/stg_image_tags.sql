@@ -24,7 +24,9 @@ tag_elements as (
         {{ json_string(json_get('tag_json', '$.version')) }} as tag_version,
         {{ json_number(json_get('tag_json', '$.probability')) }} as probability
     from (
-        {{ select_json_array_elements('parsed', 'parsed.file_seq, parsed.line_number', 'parsed.tags_json', 'tag_json') }}
+        {{ select_json_array_elements(
+            'parsed', 'parsed.file_seq, parsed.line_number', 'parsed.tags_json', 'tag_json'
+        ) }}
     ) as elements
 ),
 
@@ -45,6 +47,7 @@ tag_checks as (
             as invalid_probabilities,
         {#- two versions or more when the smallest and the largest differ (count(distinct)
             would make DuckDB compute the elements twice) -#}
+        
         min(tag_version) as tag_version,
         max(tag_version) as max_tag_version
     from tag_elements
@@ -59,7 +62,9 @@ validated as (
         tag_checks.tag_version,
         case
             when not parsed.is_json_object then 'invalid_json'
-            when not coalesce({{ json_integer('parsed.image_id_json') }} >= 1000, false) then 'invalid_image_id'
+            when
+                not coalesce({{ json_integer('parsed.image_id_json') }} >= 1000, false)
+                then 'invalid_image_id'
             when not {{ json_is_array('parsed.tags_json') }} then 'invalid_tags'
             when tag_checks.invalid_tags > 0 then 'invalid_tag'
             when tag_checks.invalid_versions > 0 then 'invalid_tag_version'

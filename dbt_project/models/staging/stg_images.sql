@@ -31,7 +31,7 @@ parsed as (
     }) }}
 ),
 
-{#- the timestamps' texts once: parse_iso_timestamp refers to its argument many times -#}
+{# the timestamps' texts once: parse_iso_timestamp refers to its argument many times #}
 timestamp_texts as (
     select
         *,
@@ -110,7 +110,9 @@ validated as (
             when height is null or height < 0 then 'invalid_height'
             when created_at is null then 'invalid_created_at'
             when is_active is null then 'invalid_is_active'
-            when not coalesce({{ regex_full_match('image_hash', '[0-9a-f]{16}') }}, false) then 'invalid_hash'
+            when
+                not coalesce({{ regex_full_match('image_hash', '[0-9a-f]{16}') }}, false)
+                then 'invalid_hash'
             when not source_fits then 'invalid_source'
             when not channel_fits then 'invalid_channel'
             when not uploaded_at_fits then 'invalid_uploaded_at'

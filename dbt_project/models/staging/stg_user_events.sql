@@ -23,7 +23,7 @@ parsed as (
     }) }}
 ),
 
-{#- the timestamp's text once: parse_iso_timestamp refers to its argument many times -#}
+{# the timestamp's text once: parse_iso_timestamp refers to its argument many times #}
 timestamp_texts as (
     select
         *,
@@ -39,14 +39,20 @@ typed as (
         image_id_json,
         hotel_id_json,
         search_term_json,
-        coalesce({{ json_string('event_id_json') }}, cast({{ json_integer('event_id_json') }} as {{ dbt.type_string() }}))
+        coalesce(
+            {{ json_string('event_id_json') }},
+            cast({{ json_integer('event_id_json') }} as {{ dbt.type_string() }})
+        )
             as event_id,
         {{ json_string('event_type_json') }} as event_type,
         {{ parse_iso_timestamp('occurred_at_text') }} as occurred_at,
         {{ json_integer('hotel_id_json') }} as hotel_id,
         {{ json_integer('image_id_json') }} as image_id,
         {{ json_string('search_term_json') }} as search_term,
-        coalesce({{ json_string('user_id_json') }}, cast({{ json_integer('user_id_json') }} as {{ dbt.type_string() }}))
+        coalesce(
+            {{ json_string('user_id_json') }},
+            cast({{ json_integer('user_id_json') }} as {{ dbt.type_string() }})
+        )
             as user_id
     from timestamp_texts
 ),
@@ -57,7 +63,9 @@ validated as (
         case
             when not is_json_object then 'invalid_json'
             when event_id is null or event_id = '' then 'invalid_event_id'
-            when event_type is null or event_type not in ('search', 'impression', 'click', 'report')
+            when
+                event_type is null
+                or event_type not in ('search', 'impression', 'click', 'report')
                 then 'invalid_event_type'
             when occurred_at is null then 'invalid_occurred_at'
             {#- a search may name no hotel; the other events are about a hotel's image #}
