@@ -12,9 +12,9 @@ again), dies after dbt, and is re-run as a cleared Airflow run would be. On BigQ
 are landed from gs:// and the exports written to gs:// (fake-gcs-server through the official
 google-cloud-storage client, ``gcs_server``), `dbt build --target bq_emulator`; on DuckDB from
 and to local folders. The change log, the snapshot, the rejected records, the run metrics,
-every attempt's scope, the run registry and the export files must be equal (scores within
-1e-9): any divergence of a `bigquery__` macro from its DuckDB twin, or of the BigQuery
-warehouse from the DuckDB one, shows up here.
+every attempt's scope, the run registry, the export files and the analytics marts must be
+equal (scores within 1e-9): any divergence of a `bigquery__` macro from its DuckDB twin, or of
+the BigQuery warehouse from the DuckDB one, shows up here.
 
 Scoring: v1 active with v2 in shadow (`shadow_scoring_version`), so both SQL versions and the
 shadow report are compared. Only SQL versions: the emulator cannot run dbt Python models, so v3
@@ -113,6 +113,20 @@ EDGE_CASES: dict[str, list[str]] = {
         "null",
         "{}",
         "\u00e9\U0001F600 not json",
+        # the optional fields of the analytics marts (hotel 9005): valid, absent, broken
+        _image(900000040, hotel_id=9005, source="acme", channel="upload", mime_type="image/JPEG",
+               file_size_bytes=1234, uploaded_at="2024-06-01T01:00:00+02:00",
+               camera_make="Canon", camera_model="EOS R5", gps_lat=52.5, gps_lon=13.4),
+        _image(900000041, hotel_id=9005, source="acme", channel="stream",
+               mime_type="image/svg+xml", gps_lat=-90, gps_lon=180),
+        _image(900000042, hotel_id=9005, channel="fax"),
+        _image(900000043, hotel_id=9005, mime_type="jpeg"),
+        _image(900000044, hotel_id=9005, file_size_bytes=99999999999999999999),
+        _image(900000045, hotel_id=9005, gps_lat=90.0001, gps_lon=0),
+        _image(900000046, hotel_id=9005, gps_lat=1),
+        _image(900000047, hotel_id=9005, uploaded_at="2024-02-30"),
+        _image(900000048, hotel_id=9005, source="", camera_model=""),
+        _image(900000049, hotel_id=9005, source=None, channel=None, camera_make=None),
     ],
     "image_tags": [
         '{"image_id": 900000001, "tags": [{"tag": "bar", "version": "v1-0-0", "probability": 0.5},'
@@ -181,6 +195,27 @@ EDGE_CASES: dict[str, list[str]] = {
         '{"event_id": "", "event_type": "click", "occurred_at": "2024-07-01", "hotel_id": 9001}',
         '{"event_id": "e6", "event_type": "view", "occurred_at": "2024-07-01", "hotel_id": 9001}',
         '{"event_id": "e7", "event_type": "click", "occurred_at": "soon", "hotel_id": 9001}',
+        # searches (a term, no image), reports tied to a term, an event delivered twice
+        '{"event_id": "s1", "event_type": "search", "occurred_at": "2024-07-01T08:00:00Z", '
+        '"search_term": "  Berlin\\t", "user_id": "u7"}',
+        '{"event_id": "s2", "event_type": "search", "occurred_at": "2024-07-01T09:00:00Z", '
+        '"search_term": "BERLIN", "user_id": "u8", "hotel_id": 9001}',
+        '{"event_id": "s2", "event_type": "search", "occurred_at": "2024-07-01T09:00:00Z", '
+        '"search_term": "BERLIN", "user_id": "u8", "hotel_id": 9001}',
+        '{"event_id": "s3", "event_type": "search", "occurred_at": "2024-07-01T09:00:00Z", '
+        '"search_term": "\u00c9t\u00e9 ", "user_id": "u8"}',
+        '{"event_id": "s4", "event_type": "search", "occurred_at": "2024-07-01", '
+        '"search_term": "x", "image_id": 900000001, "hotel_id": 9001}',
+        '{"event_id": "s5", "event_type": "search", "occurred_at": "2024-07-01", '
+        '"search_term": "   "}',
+        '{"event_id": "s6", "event_type": "search", "occurred_at": "2024-07-01", '
+        '"search_term": 7}',
+        '{"event_id": "r1", "event_type": "report", "occurred_at": "2024-07-01T10:00:00Z", '
+        '"hotel_id": 9001, "image_id": 900000001, "search_term": "berlin", "user_id": "u7"}',
+        '{"event_id": "r2", "event_type": "report", "occurred_at": "2024-07-01T11:00:00Z", '
+        '"hotel_id": 9001, "image_id": 900000001, "search_term": " Berlin", "user_id": "u8"}',
+        '{"event_id": "r3", "event_type": "report", "occurred_at": "2024-07-01T12:00:00Z", '
+        '"hotel_id": 9005, "image_id": 900000040, "user_id": "u8"}',
     ],
 }
 
@@ -243,7 +278,58 @@ SHADOW_REPORT_SQL = """
     from reporting.rpt_scoring_shadow
     order by invocation_seq
 """
+#: The analytics marts (issue 15) and their intermediate models, every column, in key order.
+ANALYTICS_SQL = {
+    "images_first_seen": """
+        select image_id, hotel_id, image_hash, image_source, channel, mime_type, file_size_bytes,
+            uploaded_at, file_seq, line_number, invocation_seq, is_known_by_content
+        from staging.int_images_first_seen order by image_id
+    """,
+    "events_deduplicated": """
+        select event_id, event_type, occurred_at, hotel_id, image_id, search_term, user_id,
+            file_seq, line_number, invocation_seq
+        from staging.int_user_events_deduplicated order by event_id
+    """,
+    "images_processed_daily": """
+        select processed_date, source, channel, mime_type, records_received, records_valid,
+            records_rejected, new_images, images_known_by_content
+        from reporting.rpt_images_processed_daily order by 1, 2, 3, 4
+    """,
+    "rejected_records_daily": """
+        select report_date, feed, source, rejection_reason, rejected_records, files
+        from reporting.rpt_rejected_records_daily order by 1, 2, 3, 4
+    """,
+    "search_terms_daily": """
+        select search_date, search_term, searches, distinct_users
+        from reporting.rpt_search_terms_daily order by 1, 2
+    """,
+    "reported_images": """
+        select image_id, search_term, hotel_id, reports, distinct_reporters, first_reported_at,
+            last_reported_at, is_current_main_image
+        from reporting.rpt_reported_images_by_search_term
+        order by image_id, coalesce(search_term, '')
+    """,
+    "image_formats": """
+        select mime_type, images, images_with_size, total_file_size_bytes, avg_file_size_bytes,
+            share_of_images
+        from reporting.rpt_image_formats order by mime_type
+    """,
+    "camera_models": """
+        select camera_rank, camera_make, camera_model, images, hotels
+        from reporting.rpt_camera_models order by camera_rank
+    """,
+    "uploads_daily": """
+        select upload_date, uploads, distinct_sources, uploaded_bytes
+        from reporting.rpt_uploads_daily order by upload_date
+    """,
+    "duplicate_images": """
+        select hotel_id, image_hash, image_id, group_size, representative_image_id,
+            is_representative, is_current_main_image
+        from reporting.rpt_duplicate_images order by hotel_id, image_id
+    """,
+}
 TABLES = {
+    **ANALYTICS_SQL,
     "changes": CHANGES_SQL,
     "snapshot": SNAPSHOT_SQL,
     "rejected": REJECTED_SQL,
@@ -420,6 +506,9 @@ def test_the_history_is_not_trivial(duckdb_run: EngineRun) -> None:
     assert {change["key"]["hotel_id"] for change in delivered} == {
         row[3] for row in changes if row[1] == 2}
     assert not [row for row in changes if row[1] == 3], "nothing new in the re-run"
+    # the analytics marts have rows of every kind to compare
+    for name in ANALYTICS_SQL:
+        assert duckdb_run.tables[name], f"{name} is empty"
 
 
 @pytest.mark.parametrize("table", ["changes", "snapshot"])
@@ -432,7 +521,7 @@ def test_changes_and_snapshot_equal(duckdb_run: EngineRun, bigquery_run: EngineR
     "table",
     [
         "rejected", "run_metrics", "images_latest", "tag_versions", "overrides", "engagement",
-        "shadow", "shadow_report",
+        "shadow", "shadow_report", *ANALYTICS_SQL,
     ],
 )
 def test_other_tables_equal(duckdb_run: EngineRun, bigquery_run: EngineRun, table: str) -> None:

@@ -5,7 +5,8 @@ overrides arriving late; main_images corrections; malformed lines) run at dates 
 0 to 3650 days, so images cross the freshness clips. After every run the snapshot must equal
 the independent reference's full selection (convergence), replaying the exports must give the
 snapshot (replay), and at the end a rerun, a re-delivery and a full-refresh run must emit no
-change (idempotence; incremental == full rebuild).
+change (idempotence; incremental == full rebuild). After every run, the images processed per
+day, source, channel and type add up to the staged image records (issue 15).
 
 Each history runs with scoring v1 or v2 active (v2 reads obiq scores and user events, whose
 28-day window moves with the run date: events are drawn on the window's edges, and re-delivered).
@@ -21,6 +22,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
+from analytics_fixtures import assert_images_processed_conserved
 from conftest import PipelineHarness, read_jsonl
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
@@ -47,8 +49,20 @@ def url(image_id: int, variant: int) -> str:
     return f"https://cdn.example.com/{image_id}/{variant}.jpg"
 
 
+#: the optional fields of SPEC §2, valid values only (the reference ignores them); they spread
+#: the records over the sources, channels and types of rpt_images_processed_daily
+optional_image_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "source": st.sampled_from(["acme", "beta"]),
+        "channel": st.sampled_from(["upload", "stream", "feed"]),
+        "mime_type": st.sampled_from(["image/jpeg", "image/PNG"]),
+        "uploaded_at": st.sampled_from(["2024-06-30T10:00:00Z", "2024-07-01"]),
+    },
+)
+
 image_lines = st.builds(
-    lambda image_id, hotel_id, width, height, created, timestamp, active, variant: json.dumps(
+    lambda image_id, hotel_id, width, height, created, timestamp, active, variant, more: json.dumps(
         {
             "hotel_id": hotel_id,
             "image_id": image_id,
@@ -60,6 +74,7 @@ image_lines = st.builds(
             ),
             "is_active": active,
             "hash": f"{image_id:016x}",
+            **more,
         }
     ),
     st.sampled_from(IMAGE_IDS),
@@ -70,6 +85,7 @@ image_lines = st.builds(
     st.booleans(),
     st.sampled_from([True, True, True, False]),
     st.sampled_from([0, 1]),
+    optional_image_fields,
 )
 
 malformed_lines = st.sampled_from(
@@ -293,6 +309,8 @@ def test_random_histories_keep_the_invariants(history: list[dict], scoring_versi
             exported: dict[int, tuple[int, str]] = {}
             apply_changes(exported, result.outputs.snapshot.read_text().splitlines())
             assert exported == snapshot
+            # the images processed per day and source add up to the staged image records
+            assert_images_processed_conserved(harness)
 
         # at most one change per hotel per run (so one main image per hotel at any time)
         duplicates = harness.query(
@@ -312,3 +330,4 @@ def test_random_histories_keep_the_invariants(history: list[dict], scoring_versi
         full = harness.run({}, as_of, full_refresh=True, scoring_version=scoring_version)
         assert read_jsonl(full.outputs.changes) == []
         assert harness.snapshot() == final
+        assert_images_processed_conserved(harness)

@@ -79,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate_parser(commands)
     add_serve_command(commands)
     _add_train_scoring_parser(commands)
+    # the analysts' dashboard (main_image/dashboard): stdlib-only arguments, Streamlit is
+    # started in its own process by the command
+    from main_image.dashboard.launch import add_arguments as add_dashboard_arguments
+
+    add_dashboard_arguments(commands.add_parser(
+        "dashboard", help="the analysts' dashboard (Streamlit) over the reporting marts"
+    ))
     from main_image.stream.cli import register as register_stream_commands
 
     register_stream_commands(commands)  # main-image stream | produce (main_image/stream/cli.py)
@@ -361,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
             return command_serve(args)
         if hasattr(args, "handler"):  # the stream's subcommands
             return args.handler(args)
+        if args.command == "dashboard":
+            from main_image.dashboard.launch import run as command_dashboard
+
+            return command_dashboard(args)
         return command_generate(args)
     except UsageError as error:
         print(f"main-image: error: {error}", file=sys.stderr)

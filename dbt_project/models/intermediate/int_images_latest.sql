@@ -39,6 +39,12 @@ final as (
         created_date,
         is_active,
         image_hash,
+        image_source,
+        channel,
+        mime_type,
+        file_size_bytes,
+        camera_make,
+        camera_model,
         file_seq,
         line_number,
         invocation_seq

@@ -1,4 +1,5 @@
-{#- Usage statistics for analysts: impressions, clicks and reports per image and day. -#}
+{#- Usage statistics for analysts: impressions, clicks and reports per image and day, each
+    event once (int_user_events_deduplicated; searches carry no image). -#}
 {#- Incremental: the days that received events since the last completed run are recomputed from
     all their events and replace those days (BigQuery: insert_overwrite of those date
     partitions; DuckDB: delete+insert on event_date). -#}
@@ -13,11 +14,11 @@
 with
 
 events as (
-    select * from {{ ref('stg_user_events') }}
+    select * from {{ ref('int_user_events_deduplicated') }}
     where
-        rejection_reason is null and image_id is not null
+        image_id is not null
         {%- if is_incremental() %}
-        and {{ event_days_to_rebuild(ref('stg_user_events')) }}
+        and {{ event_days_to_rebuild(ref('int_user_events_deduplicated')) }}
         {%- endif %}
 ),
 

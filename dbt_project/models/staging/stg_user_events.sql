@@ -37,6 +37,8 @@ typed as (
         line,
         is_json_object,
         image_id_json,
+        hotel_id_json,
+        search_term_json,
         coalesce(
             {{ json_string('event_id_json') }},
             cast({{ json_integer('event_id_json') }} as {{ dbt.type_string() }})
@@ -62,15 +64,29 @@ validated as (
             when not is_json_object then 'invalid_json'
             when event_id is null or event_id = '' then 'invalid_event_id'
             when
-                event_type is null or event_type not in ('impression', 'click', 'report')
+                event_type is null
+                or event_type not in ('search', 'impression', 'click', 'report')
                 then 'invalid_event_type'
             when occurred_at is null then 'invalid_occurred_at'
-            when hotel_id is null or hotel_id < 1 then 'invalid_hotel_id'
+            {#- a search may name no hotel; the other events are about a hotel's image #}
             when
-                image_id_json is not null
-                and not {{ json_is_null('image_id_json') }}
-                and image_id is null
+                event_type = 'search'
+                and not {{ optional_field_fits('hotel_id_json', 'hotel_id >= 1') }}
+                then 'invalid_hotel_id'
+            when
+                event_type <> 'search' and (hotel_id is null or hotel_id < 1)
+                then 'invalid_hotel_id'
+            when
+                event_type = 'search' and {{ json_is_present('image_id_json') }}
                 then 'invalid_image_id'
+            when event_type <> 'search' and image_id is null then 'invalid_image_id'
+            {#- a search carries its term; the other events the term searched before, if any #}
+            when
+                event_type = 'search' and {{ normalised_search_term('search_term') }} is null
+                then 'invalid_search_term'
+            when
+                not {{ optional_field_fits('search_term_json', 'search_term is not null') }}
+                then 'invalid_search_term'
         end as rejection_reason
     from typed
 ),

@@ -1,0 +1,319 @@
+"""The analytics marts (issue 15) on hand-made landing data: strict parsing of the optional
+image fields, search events and event dedup in staging, and the figures of every rpt_ model.
+
+Two runs of the real pipeline (`dbt build`: the models' data and unit tests run too) over
+tests/analytics_fixtures.py; the expected figures are worked out from those lines.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from analytics_fixtures import (
+    AS_OF,
+    BROKEN_DIMENSIONS,
+    BROKEN_EVENTS,
+    BROKEN_LINES,
+    DELIVERIES,
+    DELIVERY_1_IMAGES,
+    DELIVERY_2_IMAGES,
+    assert_images_processed_conserved,
+)
+from conftest import PipelineHarness
+
+
+@pytest.fixture(scope="module")
+def analytics_run(tmp_path_factory: pytest.TempPathFactory) -> PipelineHarness:
+    root = tmp_path_factory.mktemp("analytics")
+    harness = PipelineHarness(root=root, warehouse=root / "warehouse.duckdb")
+    for number, (delivery, as_of) in enumerate(zip(DELIVERIES, AS_OF, strict=True), start=1):
+        harness.run(harness.write_files(f"d{number}", delivery), as_of)
+    return harness
+
+
+def test_optional_image_fields_are_parsed_or_rejected(analytics_run: PipelineHarness) -> None:
+    rows = analytics_run.query(
+        "select image_id, rejection_reason from staging.stg_images "
+        "where image_id between 3000 and 3999 order by image_id"
+    )
+    expected = {
+        **{int(line.split('"image_id": ')[1].split(",")[0]): reason
+           for reason, line in BROKEN_LINES.items()},
+        **{int(line.split('"image_id": ')[1].split(",")[0]): reason
+           for reason, line in BROKEN_DIMENSIONS.items()},
+    }
+    assert dict(rows) == expected
+    staged = analytics_run.query(
+        "select image_source, channel, mime_type, file_size_bytes, uploaded_at, camera_make, "
+        "camera_model, gps_lat, gps_lon from staging.stg_images "
+        "where image_id = 1002 and rejection_reason is null"
+    )
+    assert staged == [("acme", "upload", "image/JPEG", 2000,
+                       datetime(2024, 7, 1, 1, 0), "Canon", "EOS R5",
+                       None, None)]
+    absent = analytics_run.query(
+        "select image_source, channel, mime_type, file_size_bytes, uploaded_at, gps_lat "
+        "from staging.stg_images where image_id in (2002, 2003) and rejection_reason is null"
+    )
+    assert absent == [(None,) * 6] * 2
+
+
+def test_search_events_and_dedup(analytics_run: PipelineHarness) -> None:
+    rejected = analytics_run.query(
+        "select event_id, rejection_reason from staging.stg_user_events "
+        "where rejection_reason is not null order by event_id"
+    )
+    assert dict(rejected) == BROKEN_EVENTS
+    events = analytics_run.query(
+        "select event_id, count(*) from staging.int_user_events_deduplicated "
+        "group by event_id order by event_id"
+    )
+    assert events == [(e, 1) for e in ["i1", "r1", "r2", "r3", "s1", "s2", "s3", "s4"]]
+
+
+def test_images_processed_daily(analytics_run: PipelineHarness) -> None:
+    rows = analytics_run.query(
+        "select processed_date, source, channel, mime_type, records_received, records_valid, "
+        "records_rejected, new_images, images_known_by_content "
+        "from reporting.rpt_images_processed_daily "
+        "where source <> 'broken-co' order by 1, 2, 3, 4"
+    )
+    first, second = AS_OF
+    broken_unknown_source = 1  # the empty source
+    assert rows == [
+        (first, "acme", "upload", "image/jpeg", 2, 2, 0, 2, 1),
+        (first, "beta", "feed", "image/png", 1, 1, 0, 1, 0),
+        (first, "unknown", "feed", "image/jpeg", broken_unknown_source, 0, 1, 0, 0),
+        (first, "unknown", "unknown", "unknown", 3, 2, 1, 2, 0),
+        (second, "acme", "stream", "image/jpeg", 2, 2, 0, 2, 1),
+        (second, "acme", "upload", "image/jpeg", 1, 1, 0, 0, 0),
+    ]
+    broken = analytics_run.query(
+        "select mime_type, sum(records_rejected), sum(records_valid) "
+        "from reporting.rpt_images_processed_daily where source = 'broken-co' "
+        "group by 1 order by 1"
+    )
+    assert broken == [("image/jpeg", len(BROKEN_LINES) + 1, 0), ("unknown", 1, 0)]
+
+
+def test_images_processed_add_up_to_the_staged_records(analytics_run: PipelineHarness) -> None:
+    """The invariant of issue 15 (the property test checks it after random histories too)."""
+    assert_images_processed_conserved(analytics_run)
+    total = len(DELIVERY_1_IMAGES) + len(DELIVERY_2_IMAGES)
+    assert analytics_run.query(
+        "select sum(records_received) from reporting.rpt_images_processed_daily") == [(total,)]
+
+
+def test_rejected_records_per_source_and_reason(analytics_run: PipelineHarness) -> None:
+    rows = analytics_run.query(
+        "select feed, source, rejection_reason, sum(rejected_records) "
+        "from reporting.rpt_rejected_records_daily group by 1, 2, 3 order by 1, 2, 3"
+    )
+    expected = sorted(
+        [("images", "broken-co", reason, 1) for reason in BROKEN_LINES]
+        + [("images", "broken-co", "invalid_file_size_bytes", 1),
+           ("images", "broken-co", "invalid_mime_type", 1),
+           ("images", "unknown", "invalid_json", 1),
+           ("images", "unknown", "invalid_source", 1),
+           ("user_events", "unknown", "invalid_image_id", 2),
+           ("user_events", "unknown", "invalid_search_term", 1)]
+    )
+    merged: dict[tuple, int] = {}
+    for feed, source, reason, count in expected:
+        merged[(feed, source, reason)] = merged.get((feed, source, reason), 0) + count
+    assert rows == [(*key, count) for key, count in sorted(merged.items())]
+
+
+def test_search_terms_and_reported_images(analytics_run: PipelineHarness) -> None:
+    assert analytics_run.query(
+        "select search_date, search_term, searches, distinct_users "
+        "from reporting.rpt_search_terms_daily order by 1, 2"
+    ) == [
+        (date(2024, 6, 30), "berlin", 2, 2),
+        (date(2024, 6, 30), "paris", 1, 1),
+        (date(2024, 7, 2), "berlin", 1, 1),
+    ]
+    reported = analytics_run.query(
+        "select image_id, search_term, hotel_id, reports, distinct_reporters, "
+        "cast(first_reported_at as varchar), cast(last_reported_at as varchar) "
+        "from reporting.rpt_reported_images_by_search_term order by 1, 2 nulls last"
+    )
+    assert reported == [
+        (1002, "berlin", 1, 2, 2, "2024-06-30 10:02:00", "2024-06-30 11:02:00"),
+        (1002, None, 1, 1, 1, "2024-06-30 12:02:00", "2024-06-30 12:02:00"),
+    ]
+    main = analytics_run.query(
+        "select r.is_current_main_image, s.image_id is not null "
+        "from reporting.rpt_reported_images_by_search_term r "
+        "left join marts.fct_main_image_snapshot s on s.image_id = r.image_id"
+    )
+    assert all(left == right for left, right in main)
+
+
+def test_formats_cameras_uploads_duplicates(analytics_run: PipelineHarness) -> None:
+    formats = analytics_run.query(
+        "select mime_type, images, images_with_size, total_file_size_bytes "
+        "from reporting.rpt_image_formats order by 1"
+    )
+    # latest states: 1001 (no size in its second record), 1002, 1003, 1004 jpeg; 2001 png;
+    # 2002, 2003 unknown
+    assert formats == [("image/jpeg", 4, 1, 2000), ("image/png", 1, 0, None),
+                       ("unknown", 2, 0, None)]
+    assert analytics_run.query(
+        "select camera_rank, camera_make, camera_model, images, hotels "
+        "from reporting.rpt_camera_models order by 1"
+    ) == [(1, "Canon", "EOS R5", 4, 1), (2, "Sony", "A7 IV", 1, 1)]
+    assert analytics_run.query(
+        "select upload_date, uploads from reporting.rpt_uploads_daily order by 1"
+    ) == [(date(2024, 6, 28), 1), (date(2024, 6, 29), 0), (date(2024, 6, 30), 0),
+          (date(2024, 7, 1), 1), (date(2024, 7, 2), 1)]
+    groups = analytics_run.query(
+        "select hotel_id, image_id, group_size, is_representative "
+        "from reporting.rpt_duplicate_images order by 1, 2"
+    )
+    assert [row[:3] for row in groups] == [(1, 1001, 3), (1, 1002, 3), (1, 1004, 3)]
+    assert sum(row[3] for row in groups) == 1
+
+
+def test_the_dashboard_queries_run(analytics_run: PipelineHarness, tmp_path: Path) -> None:
+    from main_image.dashboard import queries
+    from main_image.dashboard.source import DuckDBSource
+
+    source = DuckDBSource(analytics_run.warehouse)
+    filters = queries.Filters(start=date(2024, 6, 1), end=date(2024, 7, 31), sources=("acme",))
+    frames = [source.query(sql) for sql in queries.all_queries(filters)]
+    images = source.query(queries.images_processed(filters))
+    assert set(images["source"]) == {"acme"} and images["records_received"].sum() == 5
+    assert all(frame is not None for frame in frames)
+
+
+# --- the dashboard in a real browser (Debian's chromium driven by Playwright) ----------------
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+#: the page is rendered over a websocket after the load event: wait for elements, this long
+RENDER_TIMEOUT_MS = 120_000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if not path:
+        pytest.skip("chromium is not installed (`make setup-system`, or apt-get install "
+                    "chromium): the dashboard's browser test needs it")
+    pytest.importorskip("playwright.sync_api")
+    return path
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(analytics_run: PipelineHarness, chromium: str,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from main_image.dashboard.launch import dashboard_environment, streamlit_command
+
+    port = _free_port()
+    env = dashboard_environment(analytics_run.warehouse, "duckdb")
+    env["MAIN_IMAGE_DASHBOARD_CACHE_SECONDS"] = "1"  # the busy test must see the lock
+    log = tmp_path_factory.mktemp("dashboard") / "streamlit.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(streamlit_command(port, "127.0.0.1"), env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            assert process.poll() is None, f"streamlit exited: {log.read_text()}"
+            assert time.monotonic() < deadline, f"streamlit not ready: {log.read_text()}"
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser_page(dashboard_url: str, chromium: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(RENDER_TIMEOUT_MS)
+            yield page
+        finally:
+            browser.close()
+
+
+def _metric(page: Any, label: str) -> int:
+    metric = page.locator('[data-testid="stMetric"]', has_text=label).first
+    metric.wait_for()
+    return int(metric.locator('[data-testid="stMetricValue"]').inner_text().replace(",", ""))
+
+
+def test_dashboard_shows_the_warehouse_figures(analytics_run: PipelineHarness,
+                                               dashboard_url: str, browser_page: Any) -> None:
+    page = browser_page
+    page.goto(dashboard_url)
+    [(changes,)] = analytics_run.query(
+        "select sum(main_images_changed) from reporting.rpt_main_images_daily")
+    assert _metric(page, "Main images changed") == changes
+    page.get_by_role("tab", name="Images processed").click()
+    # a line chart of the tab has rendered (Vega-Lite draws into a canvas or an svg)
+    charts = page.locator('[data-testid="stTabPanel"]:visible [data-testid="stVegaLiteChart"]')
+    charts.first.locator("canvas, svg").first.wait_for()
+    [(received,)] = analytics_run.query(
+        "select sum(records_received) from reporting.rpt_images_processed_daily")
+    assert _metric(page, "Image records received") == received
+    screenshot = os.environ.get("MAIN_IMAGE_DASHBOARD_SCREENSHOT")
+    if screenshot:  # docs/dashboard.png: MAIN_IMAGE_DASHBOARD_SCREENSHOT=docs/dashboard.png
+        page.screenshot(path=screenshot)
+
+
+def test_dashboard_says_so_while_a_run_holds_the_warehouse(
+    analytics_run: PipelineHarness, dashboard_url: str, browser_page: Any
+) -> None:
+    import duckdb
+
+    # what a pipeline run holds; the page may still be reading (each query opens the file
+    # read-only for a moment), so take the lock as soon as it is free
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            writer = duckdb.connect(str(analytics_run.warehouse))
+            break
+        except duckdb.IOException:
+            assert time.monotonic() < deadline, "the dashboard never released the warehouse"
+            time.sleep(0.2)
+    try:
+        time.sleep(1.5)  # past the page's cache
+        browser_page.goto(dashboard_url)
+        alert = browser_page.locator('[data-testid="stAlert"]', has_text="in use by a pipeline run")
+        alert.wait_for()
+    finally:
+        writer.close()
