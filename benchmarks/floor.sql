@@ -2,7 +2,7 @@
 -- the winners the pipeline's full run selects (scoring v1, no admin overrides in delivery 1).
 -- bench.py fills in {{ images }}, {{ image_tags }} (lists of files in landing order) and
 -- {{ as_of }}, runs it with the pipeline's DuckDB limits, and checks that the result equals the
--- full run's snapshot. Same rules as staging, same score expression (SPEC §2-3); it skips what
+-- full run's snapshot. Same rules as staging, same score expression (contract §2-3); it skips what
 -- the winners do not need (raw layer, rejected records, obiq scores, events, CDC).
 with
 

@@ -24,7 +24,7 @@ CONFIG = orch.Config.from_env()
 
 
 def validate_jsonl(path: str, allow_null: bool) -> int:
-    """Check every line has the main_images feed shape (SPEC §5); returns the line count.
+    """Check every line has the main_images feed shape (contract §5); returns the line count.
     ``path``: a local path or a gs:// URI (the export location of the pipeline)."""
     from main_image.fileio import open_read
 

@@ -103,7 +103,7 @@ def main_image_pipeline() -> None:
 
     @task(pre_execute=GUARD, outlets=list(ASSETS.values()))
     def publish(attempt: dict[str, Any]) -> dict[str, Any]:
-        """Write changes / snapshot / metrics (SPEC §5) and update the export assets."""
+        """Write changes / snapshot / metrics (contract §5) and update the export assets."""
         run_id, invocation_seq = attempt["run_id"], int(attempt["invocation_seq"])
         published = orch.publish_attempt(CONFIG, run_id, invocation_seq)
         outlet_events = get_current_context()["outlet_events"]

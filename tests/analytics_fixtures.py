@@ -1,4 +1,4 @@
-"""Hand-made landing data for the analytics marts: the optional image fields of SPEC §2
+"""Hand-made landing data for the analytics marts: the optional image fields of contract §2
 (source, channel, uploaded_at, mime_type, file_size_bytes, camera, GPS), valid and broken,
 duplicates by content, and user events (searches with term variants, impressions, reports,
 an event delivered twice). Two deliveries; the expected figures are worked out in the tests.

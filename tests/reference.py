@@ -1,4 +1,4 @@
-"""An independent, deliberately plain Python reading of SPEC.md, used as the tests' oracle.
+"""An independent, deliberately plain Python reading of docs/contract.md, used as the tests' oracle.
 
 It knows nothing of dbt or the warehouse: given every input line in landing order and a date,
 it computes what one full rebuild must select. Keep it obvious rather than fast.

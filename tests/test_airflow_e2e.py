@@ -3,7 +3,7 @@
 One throwaway Airflow (AIRFLOW_HOME with SQLite), warehouse, landing zone and exports folder for
 the whole module; the tests run in order and build on each other:
 
-1. delivery 1 lands, `airflow dags test` for 2024-07-01: the exports have the SPEC §5 shapes and
+1. delivery 1 lands, `airflow dags test` for 2024-07-01: the exports have the contract §5 shapes and
    the snapshot equals what `main-image run` computes on the same files in a fresh warehouse;
 2. the same Airflow run (same run id) is cleared and run again: nothing changes;
 3. deliveries 2 and 3 land (no run on 2024-07-02: days without runs), the 2024-07-03 run crashes
@@ -172,7 +172,7 @@ def as_map(records: list[dict[str, Any]]) -> dict[int, tuple[int, str]]:
 
 def replay(state: dict[int, tuple[int, str]], changes: list[dict[str, Any]]
            ) -> dict[int, tuple[int, str]]:
-    """Apply change records (SPEC §5 shape) in order."""
+    """Apply change records (contract §5 shape) in order."""
     state = dict(state)
     for record in changes:
         hotel, value = record["key"]["hotel_id"], record["value"]
@@ -400,7 +400,7 @@ def test_crash_mid_run_then_rerun_converges(e2e: E2E) -> None:
     day1_changes = read_jsonl(e2e.export(e2e.state["day1"], "changes.jsonl"))
     replayed = replay(replay(initial_main_images(e2e), day1_changes), outputs["changes"])
     assert replayed == as_map(outputs["snapshot"])
-    # the change log replays to the snapshot table too (SPEC §6.4)
+    # the change log replays to the snapshot table too (contract §6.4)
     log_rows = e2e.query("""
         select hotel_id, image_id, cdn_url from marts.fct_main_image_changes
         order by invocation_seq, hotel_id""")

@@ -469,7 +469,7 @@ def bigquery_run(history: History, tmp_path_factory: pytest.TempPathFactory,
         yield run
 
 
-#: Absolute tolerance of float columns (scores: SPEC precision).
+#: Absolute tolerance of float columns (scores: contract precision).
 FLOAT_TOLERANCE = 1e-9
 
 

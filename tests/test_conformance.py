@@ -1,4 +1,4 @@
-"""The public data set of the original task gives exactly the SPEC's example figures."""
+"""The public data set of the original task gives exactly the contract's example figures."""
 
 from __future__ import annotations
 

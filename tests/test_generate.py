@@ -1,6 +1,6 @@
 """Tests of the landing-data generator (plugins/main_image/dev/generate/).
 
-The validator below is written from SPEC §2 independently of the generator: a line is
+The validator below is written from contract §2 independently of the generator: a line is
 valid when it parses as a JSON object and follows its feed's rules.
 """
 
@@ -31,7 +31,7 @@ KNOWN_TAGS = {
 }
 
 # --------------------------------------------------------------------------------------------
-# An independent validator of SPEC §2
+# An independent validator of contract §2
 # --------------------------------------------------------------------------------------------
 
 HASH = re.compile(r"^[0-9a-f]{16}$")
@@ -82,7 +82,7 @@ def is_degrees(value: Any, limit: float) -> bool:
     return number and -limit <= value <= limit
 
 
-#: SPEC §2's optional image fields and what each must be when present (null: absent)
+#: contract §2's optional image fields and what each must be when present (null: absent)
 OPTIONAL_IMAGE_FIELDS = {
     "source": is_text,
     "channel": lambda v: v in ("upload", "stream", "feed"),
@@ -147,7 +147,7 @@ def valid_override(r: dict) -> bool:
 
 
 def valid_event(r: dict) -> bool:
-    """SPEC §2: a search carries a term and no image; the others an image and the term the
+    """contract §2: a search carries a term and no image; the others an image and the term the
     user had searched, if any."""
     kind, term = r.get("event_type"), r.get("search_term")
     if kind == "search":

@@ -1,8 +1,8 @@
-"""The generator's fields for the analytics marts (SPEC §2's optional image fields, search
+"""The generator's fields for the analytics marts (contract §2's optional image fields, search
 events, searched terms, re-delivered events, duplicates by content): valid, and distributed
 the way analysts would meet them (long tails, realistic skews).
 
-The line validator is test_generate's, written from SPEC §2 independently of the generator.
+The line validator is test_generate's, written from contract §2 independently of the generator.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Each SPEC §6 invariant on hand-made scenarios (the property test covers random histories)."""
+"""Each contract §6 invariant on hand-made scenarios (the property test covers random histories)."""
 
 from __future__ import annotations
 

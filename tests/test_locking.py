@@ -1,4 +1,4 @@
-"""One run at a time per warehouse (SPEC §5, issue 10 item 3): the CLI holds an exclusive lock
+"""One run at a time per warehouse (contract §5, issue 10 item 3): the CLI holds an exclusive lock
 for the whole attempt; a second run waits up to --wait SECONDS, then exits 2 with one line
 naming the run in flight, before anything is landed."""
 

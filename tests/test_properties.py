@@ -1,4 +1,4 @@
-"""Property-based: random multi-run histories keep every SPEC invariant.
+"""Property-based: random multi-run histories keep every contract invariant.
 
 Each example is a history of deliveries (images re-delivered, moved, deactivated; tags and
 overrides arriving late; main_images corrections; malformed lines) run at dates that jump by
@@ -49,7 +49,7 @@ def url(image_id: int, variant: int) -> str:
     return f"https://cdn.example.com/{image_id}/{variant}.jpg"
 
 
-#: the optional fields of SPEC §2, valid values only (the reference ignores them); they spread
+#: the optional fields of contract §2, valid values only (the reference ignores them); they spread
 #: the records over the sources, channels and types of rpt_images_processed_daily
 optional_image_fields = st.fixed_dictionaries(
     {},

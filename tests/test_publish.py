@@ -3,7 +3,7 @@
 Drives the DAG's task functions (tests/dag_driver.py, no scheduler) on the DuckDB warehouse:
 run A publishes, run B publishes, A is cleared (a new attempt), B is cleared, A is cleared from
 `publish` only. Every export file must stay byte-identical, and the changes exports, applied in
-order to the initial main images, must give the snapshot (SPEC §5, §6 invariants 4 and 8).
+order to the initial main images, must give the snapshot (contract §5, §6 invariants 4 and 8).
 The CLI, given the same history, must write the very same bytes.
 """
 

@@ -1,4 +1,4 @@
-"""The image stream (SPEC §8, issue 14) against the real bundled broker (Tansu).
+"""The image stream (contract §8, issue 14) against the real bundled broker (Tansu).
 
 One broker for the session; tests use their own topics and groups. The reset test starts a
 second, throwaway broker (a restart loses everything). Landed files are checked the way the

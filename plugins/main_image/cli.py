@@ -228,7 +228,7 @@ def _add_generate_parser(commands: Any) -> None:
 
 
 def add_serve_command(commands: argparse._SubParsersAction) -> None:
-    """`main-image serve`: the image service (SPEC §7); its code is imported only here."""
+    """`main-image serve`: the image service (contract §7); its code is imported only here."""
     from main_image.service.server import add_arguments
 
     serve = commands.add_parser(

@@ -1,4 +1,4 @@
-"""One run at a time per warehouse file (SPEC §5): an exclusive lock held for a whole attempt.
+"""One run at a time per warehouse file (contract §5): an exclusive lock held for a whole attempt.
 
 The lock is ``<warehouse>.lock`` beside the DuckDB file, taken with ``flock`` (released by the
 operating system when the process dies, so a killed run never leaves it behind). It holds the

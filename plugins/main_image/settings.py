@@ -14,7 +14,7 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "main_image.duckdb"
 DEFAULT_EXPORTS_DIR = PROJECT_ROOT / "exports"
 
-#: The feeds of the landing zone (SPEC §2), in the order they are loaded.
+#: The feeds of the landing zone (contract §2), in the order they are loaded.
 FEEDS: tuple[str, ...] = (
     "images",
     "image_tags",

@@ -1,4 +1,4 @@
-"""Contract tests of SPEC §7's partners-and-catalog table: every row, its status codes.
+"""Contract tests of contract §7's partners-and-catalog table: every row, its status codes.
 
 Each test runs on SQLite and on PostgreSQL (the ``database_url`` fixture)."""
 

@@ -1,5 +1,5 @@
 {#-
-    The terms of scoring version v1 (SPEC §3), each a SQL expression, for showing a score's
+    The terms of scoring version v1 (contract §3), each a SQL expression, for showing a score's
     parts (int_images_scored.score_terms) and as features of later versions. score_v1 itself
     stays as it is (v1 is never edited in place); the same formulas, checked by the unit test
     score_v2_terms_follow_the_contract and by tests/test_scoring.py (terms recombine into the

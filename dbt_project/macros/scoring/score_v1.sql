@@ -1,5 +1,5 @@
 {#-
-    Scoring version v1: the reference (SPEC §3). Never edit it in place: add v2 beside it.
+    Scoring version v1: the reference (contract §3). Never edit it in place: add v2 beside it.
 
     `image` maps the inputs to SQL expressions:
       width, height        integers

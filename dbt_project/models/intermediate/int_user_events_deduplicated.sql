@@ -1,5 +1,5 @@
 {#- Valid user events, each event_id once: its first delivery (landing order) counts, a later
-    delivery of the same event_id is ignored (SPEC §2). Append-only: a run adds the events whose
+    delivery of the same event_id is ignored (contract §2). Append-only: a run adds the events whose
     id it has not seen. -#}
 {{ config(
     materialized='incremental',

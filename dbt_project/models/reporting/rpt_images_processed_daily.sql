@@ -1,6 +1,6 @@
 {#- Image records processed per day (the as_of of the run that loaded them), source, channel
     and MIME type: received, valid, rejected, new images and new images whose content the hotel
-    already had (SPEC §9). Summed over days and sources it is every staged image record.
+    already had (contract §9). Summed over days and sources it is every staged image record.
     Incremental: the days of the attempts since the last completed one are recomputed from all
     their records (delete+insert on DuckDB, insert_overwrite of their partitions on BigQuery). -#}
 {{ config(

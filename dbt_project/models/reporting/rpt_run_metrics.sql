@@ -1,4 +1,4 @@
-{#- The metrics of each run (SPEC §5), one row per run id; the row of the current run is
+{#- The metrics of each run (contract §5), one row per run id; the row of the current run is
     rewritten by each of its attempts, so re-running a run keeps one row. -#}
 {{ config(
     materialized='incremental',

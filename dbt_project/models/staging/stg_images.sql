@@ -75,7 +75,7 @@ typed as (
     from timestamp_texts
 ),
 
-{# each optional field: absent, or present with a value that fits (SPEC §2) #}
+{# each optional field: absent, or present with a value that fits (contract §2) #}
 checked as (
     select
         *,

@@ -207,7 +207,7 @@ class Warehouse(ABC):
         invocation_seq: int,
         progress: Progress | None = None,
     ) -> list[LoadedFile]:
-        """Load every file, feed by feed (SPEC order) and by path within a feed."""
+        """Load every file, feed by feed (contract order) and by path within a feed."""
         loaded: list[LoadedFile] = []
         for feed in FEEDS:
             for source in sorted(files_by_feed.get(feed, []), key=_landing_order):
@@ -223,14 +223,14 @@ class Warehouse(ABC):
     def write_main_image_rows(
         self, query: str, params: Sequence[Any], target: Path | str
     ) -> int:
-        """Write the rows of ``query`` (hotel_id, image_id, cdn_url) as one SPEC §5 object per
+        """Write the rows of ``query`` (hotel_id, image_id, cdn_url) as one contract §5 object per
         line to ``target``; returns how many."""
 
     def export_snapshot(self, target: Path | str) -> int:
         return self.write_main_image_rows(SNAPSHOT_QUERY, [], target)
 
     def run_metrics(self, run_id: str) -> dict[str, Any]:
-        """The run's metrics object (SPEC §5)."""
+        """The run's metrics object (contract §5)."""
         rows = self.fetch_dicts(
             "select * from reporting.rpt_run_metrics where run_id = ?", [run_id]
         )
@@ -256,7 +256,7 @@ def _landed_message(result: LoadedFile, source: Path | str) -> str:
 
 
 def metrics_object(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The SPEC §5 metrics object of a reporting.rpt_run_metrics row (any engine)."""
+    """The contract §5 metrics object of a reporting.rpt_run_metrics row (any engine)."""
     return {
         "run_id": record["run_id"],
         "as_of": record["as_of"].isoformat(),

@@ -1,4 +1,4 @@
-"""The image service (SPEC §7): partners upload images through signed links, admins manage
+"""The image service (contract §7): partners upload images through signed links, admins manage
 the catalog, and every change reaches the pipeline as an ``images`` feed record.
 
     settings   configuration from MAIN_IMAGE_* environment variables (typed, validated)

@@ -1,4 +1,4 @@
-"""Into the pipeline: every catalog change is an ``images`` feed record (SPEC §2, §7).
+"""Into the pipeline: every catalog change is an ``images`` feed record (contract §2, §7).
 
 The record is written to the ``outbox`` table in the same transaction as the change, so a
 crash can never keep one without the other. A drainer moves records, oldest first, into the

@@ -1,4 +1,4 @@
-"""The image stream (SPEC §8): Kafka topics drained into the landing zone's ``images`` folder.
+"""The image stream (contract §8): Kafka topics drained into the landing zone's ``images`` folder.
 
 Modules, one job each: ``config`` (typed settings from flags or the environment: the Kafka
 variables of docs/configuration.md), ``naming`` (file names by topic, partition, epoch and

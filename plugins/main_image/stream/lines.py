@@ -1,9 +1,9 @@
 """One Kafka message becomes one landed line.
 
-Validation stays in dbt (SPEC §2: every input line ends up staged or rejected with a reason),
+Validation stays in dbt (contract §2: every input line ends up staged or rejected with a reason),
 so the lander changes a message only where it must:
 
-* a JSON object gets ``"channel": "stream"`` (SPEC §8). The key is appended to the text as it
+* a JSON object gets ``"channel": "stream"`` (contract §8). The key is appended to the text as it
   is, so numbers, key order and duplicated keys (which dbt rejects as ``duplicate_key``) are
   never rewritten. An object that already carries a ``channel`` is re-serialised with the
   value replaced, unless that would change it (a duplicated key, a non-finite number): then

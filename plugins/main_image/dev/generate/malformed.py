@@ -1,4 +1,4 @@
-"""Malformed lines: each defect breaks one SPEC §2 rule (or is not JSON at all)."""
+"""Malformed lines: each defect breaks one contract §2 rule (or is not JSON at all)."""
 
 from __future__ import annotations
 
