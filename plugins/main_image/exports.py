@@ -1,4 +1,5 @@
-"""Publishing a run: changes, snapshot and metrics (contract §5), the one path of the CLI and the DAG.
+"""Publishing a run: changes, snapshot and metrics (contract §5), the one path of the CLI and
+the DAG.
 
 The rule of which changes a run's export holds, written once (``CHANGES_QUERY``): every change
 record is delivered by exactly one run, the run of the first attempt at or after the attempt
