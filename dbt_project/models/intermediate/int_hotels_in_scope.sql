@@ -9,9 +9,8 @@
 -#}
 /* depends_on: {{ ref('stg_user_events') }} */
 {%- set as_of = as_of_date() -%}
-{#- The change log, read as it stands before this run (not a ref: it is built from this model).
-    Hotels changed by attempts that never completed are revisited: their published state may
-    come from a configuration or an input that the last completed run did not see. -#}
+{#- The change log as it stands before this run (not a ref: it is built from this model), read
+    by the unfinished-attempt reason; documented in the yml meta and docs/design.md. -#}
 {%- set change_log = adapter.get_relation(
     database=target.database,
     schema=generate_schema_name('marts', none) | trim,
@@ -71,262 +70,26 @@ valid_main_images as (
     where rejection_reason is null
 ),
 
-{#- Only one of every_hotel and changed_hotels is used; each filters on recompute_all where it
-    reads, so the run does not compute the other (a full run would otherwise join every image
-    record with every image record it treats as new). #}
+{#- One macro per reason a hotel enters scope (macros/scope/): each defines the CTEs of its
+    reason, ending with the CTE named below in changed_hotels. -#}
 
-every_hotel as (
-    -- every hotel that ever had a valid image record (an image may have moved away since)
-    select distinct
-        hotel_id,
-        'full' as scope_reason
-    from {{ ref('stg_images') }}
-    where rejection_reason is null and (select settings.recompute_all from settings)
-    union all
-    select
-        hotel_id,
-        'full' as scope_reason
-    from valid_main_images
-    where (select settings.recompute_all from settings)
-),
+{{ scope_every_hotel() }},
 
-new_image_records as (
-    select
-        image_id,
-        hotel_id
-    from {{ ref('stg_images') }}
-    where
-        rejection_reason is null
-        and not (select settings.recompute_all from settings)
-        and {{ file_seq_after(
-            'select watermark from settings', ['images'], completed_run_watermark_query()
-        ) }}
-),
+{{ scope_new_images() }},
 
-touched_images as (
-    select distinct image_id from new_image_records
-),
+{{ scope_new_tags() }},
 
-hotels_with_new_images as (
-    select
-        hotel_id,
-        'images' as scope_reason
-    from new_image_records
-    union all
-    -- the hotels an image belonged to before, in case a record moved it
-    select
-        earlier_records.hotel_id,
-        'images' as scope_reason
-    from {{ ref('stg_images') }} as earlier_records
-    inner join touched_images
-        on earlier_records.image_id = touched_images.image_id
-    where earlier_records.rejection_reason is null
-),
+{{ scope_new_obiq_scores() }},
 
-tagged_images as (
-    select distinct image_id
-    from {{ ref('stg_image_tags') }}
-    where
-        rejection_reason is null
-        and not (select settings.recompute_all from settings)
-        and {{ file_seq_after(
-            'select watermark from settings', ['image_tags'], completed_run_watermark_query()
-        ) }}
-),
+{{ scope_new_admin_overrides() }},
 
-hotels_with_new_tags as (
-    select
-        images.hotel_id,
-        'tags' as scope_reason
-    from images
-    inner join tagged_images
-        on images.image_id = tagged_images.image_id
-),
+{{ scope_new_main_images() }},
 
-scored_images as (
-    select distinct image_id
-    from {{ ref('stg_obiq_scores') }}
-    where
-        rejection_reason is null
-        and not (select settings.recompute_all from settings)
-        and {{ file_seq_after(
-            'select watermark from settings', ['obiq_scores'], completed_run_watermark_query()
-        ) }}
-),
+{{ scope_new_user_events(uses_events) }},
 
-hotels_with_new_scores as (
-    select
-        images.hotel_id,
-        'obiq_scores' as scope_reason
-    from images
-    inner join scored_images
-        on images.image_id = scored_images.image_id
-),
+{{ scope_as_of(as_of, uses_events, event_window, margins, drift_per_day) }},
 
-hotels_with_new_overrides as (
-    select
-        hotel_id,
-        'admin_overrides' as scope_reason
-    from {{ ref('stg_admin_overrides') }}
-    where
-        rejection_reason is null
-        and not (select settings.recompute_all from settings)
-        and {{ file_seq_after(
-            'select watermark from settings', ['admin_overrides'], completed_run_watermark_query()
-        ) }}
-),
-
-hotels_with_new_main_images as (
-    select
-        hotel_id,
-        'main_images' as scope_reason
-    from valid_main_images
-    where
-        not (select settings.recompute_all from settings)
-        and {{ file_seq_after(
-            'select watermark from settings', ['main_images'], completed_run_watermark_query()
-        ) }}
-),
-
-{# Versions that use user events (v2): hotels whose images received events since the last
-    completed run, whatever the events' dates (a late event can fall in the window). #}
-images_with_new_events as (
-    select distinct user_events.image_id
-    from {{ ref('stg_user_events') }} as user_events
-    where
-        {{ 'true' if uses_events else 'false' }}
-        and user_events.rejection_reason is null
-        and user_events.image_id is not null
-        and not (select settings.recompute_all from settings)
-        and {{ file_seq_after(
-            'select watermark from settings', ['user_events'], completed_run_watermark_query()
-        ) }}
-),
-
-hotels_with_new_events as (
-    select
-        images.hotel_id,
-        'user_events' as scope_reason
-    from images
-    inner join images_with_new_events
-        on images.image_id = images_with_new_events.image_id
-),
-
-{# the events whose date lies in the engagement window of the last completed run or of this
-    one (read by the as_of rule of the versions that use events) #}
-window_events as ( -- noqa: ST03
-    select distinct
-        user_events.image_id,
-        cast(user_events.occurred_at as date) as event_date
-    from {{ ref('stg_user_events') }} as user_events
-    where
-        {{ 'true' if uses_events else 'false' }}
-        and user_events.rejection_reason is null
-        and user_events.image_id is not null
-        and (select settings.previous_as_of from settings) <> {{ as_of }}
-        and not (select settings.recompute_all from settings)
-        and cast(user_events.occurred_at as date) >= {{ dbt.dateadd(
-            'day', -event_window, 'least((select previous_as_of from settings), ' ~ as_of ~ ')'
-        ) }}
-        and cast(user_events.occurred_at as date)
-        < greatest((select settings.previous_as_of from settings), {{ as_of }})
-),
-
-active_images as (
-    select
-        hotel_id,
-        image_id,
-        created_date
-    from images
-    where
-        is_active
-        and (select settings.previous_as_of from settings) <> {{ as_of }}
-        and not (select settings.recompute_all from settings)
-),
-
-{#- When only the run date moved, a hotel whose last ranking (by a completed attempt, under
-    the same scoring configuration) had its winner ahead by more than the date can move two
-    scores apart keeps its main image (int_hotel_selection_margins; 1e-6 absorbs the rounding
-    of stored scores). Every other hotel gets the scoring version's rule between the last
-    completed run's date and this one. #}
-{%- if margins is not none %}
-trusted_margins as (
-    select
-        hotel_id,
-        ranked_as_of,
-        top_candidates,
-        score_margin
-    from {{ margins }}
-    where
-        scoring_version = '{{ active_scoring_version() }}'
-        and coalesce(tag_version_pin, '')
-        = coalesce({{ optional_string_literal(var('tag_version_pin')) }}, '')
-        and coalesce(obiq_version_pin, '')
-        = coalesce({{ optional_string_literal(var('obiq_version_pin')) }}, '')
-        and invocation_seq
-        <= (select coalesce(max(last_completed_run.invocation_seq), 0) from last_completed_run)
-),
-
-hotels_near_a_tie as ( -- noqa: ST03
-    select hotel_id
-    from trusted_margins
-    where
-        ranked_as_of <> {{ as_of }}
-        and top_candidates > 1
-        and not coalesce(
-            score_margin
-            > {{ drift_per_day }} * abs({{ dbt.datediff('ranked_as_of', as_of, 'day') }}) + 1e-6,
-            false
-        )
-),
-
-active_images_without_margin as ( -- noqa: ST03
-    select
-        active_images.hotel_id,
-        active_images.image_id,
-        active_images.created_date
-    from active_images
-    left join trusted_margins
-        on active_images.hotel_id = trusted_margins.hotel_id
-    where trusted_margins.hotel_id is null
-),
-{%- endif %}
-
-hotels_affected_by_as_of as (
-    select
-        hotel_id,
-        'as_of' as scope_reason
-    from (
-        {{ hotels_affected_by_as_of_change(
-            'active_images' if margins is none else 'active_images_without_margin',
-            '(select settings.previous_as_of from settings)',
-            as_of,
-            'window_events',
-        ) }}
-    ) as affected
-    where (select settings.previous_as_of from settings) <> {{ as_of }}
-    {%- if margins is not none %}
-    union all
-    select hotel_id, 'as_of' as scope_reason
-    from hotels_near_a_tie
-    {%- endif %}
-),
-
-hotels_changed_by_unfinished_attempts as (
-    {%- if change_log is not none %}
-    select hotel_id, 'unfinished_attempt' as scope_reason
-    from {{ change_log }}
-    where
-        invocation_seq
-        > coalesce((select max(last_completed_run.invocation_seq) from last_completed_run), 0)
-    {%- else %}
-    select
-        hotel_id,
-        'unfinished_attempt' as scope_reason
-    from images
-    where false
-    {%- endif %}
-),
+{{ scope_unfinished_attempts(change_log) }},
 
 changed_hotels as (
     select * from hotels_changed_by_unfinished_attempts
