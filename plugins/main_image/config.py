@@ -86,6 +86,15 @@ ENV_VARS: dict[str, EnvVar] = {
                                               "`bq_emulator` target: the emulator's endpoint"),
     "MAIN_IMAGE_BQ_EMULATOR_PROJECT": EnvVar("main-image-local",
                                              "`bq_emulator` target: its project"),
+    "MAIN_IMAGE_BQ_PYTHON_SUBMISSION_METHOD": EnvVar("bigframes", "BigQuery (dbt): how Python "
+                                                     "models run: `bigframes` or `serverless` "
+                                                     "(Dataproc), docs/scoring.md"),
+    "MAIN_IMAGE_BQ_PYTHON_BUCKET": EnvVar("", "BigQuery (dbt): staging bucket of Python models"),
+    "MAIN_IMAGE_BQ_PYTHON_REGION": EnvVar("europe-west1", "BigQuery (dbt): region of Python "
+                                          "models' compute"),
+    # The analysts' dashboard (main_image/dashboard; `main-image dashboard`)
+    "MAIN_IMAGE_DASHBOARD_CACHE_SECONDS": EnvVar("60", "dashboard: how long a query's result "
+                                                 "is reused"),
     # The image service (main_image/service/settings.py; `main-image serve`)
     "MAIN_IMAGE_ENV": EnvVar("production", "service: `production` refuses to start without its "
                              "secrets; `development` (make serve) generates them"),

@@ -33,7 +33,7 @@ class WarehouseBusy(DashboardError):
 class SourceConfig:
     """Which warehouse the dashboard reads, from the variables the pipeline and dbt read
     (MAIN_IMAGE_DBT_TARGET, MAIN_IMAGE_WAREHOUSE, MAIN_IMAGE_GCP_PROJECT,
-    MAIN_IMAGE_DBT_SCHEMA_PREFIX, MAIN_IMAGE_BQ_EMULATOR_*)."""
+    MAIN_IMAGE_DBT_SCHEMA_PREFIX and the emulator's endpoint and project)."""
 
     target: str = "duckdb"
     warehouse: Path = DEFAULT_WAREHOUSE
