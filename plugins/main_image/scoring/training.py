@@ -52,7 +52,7 @@ class TrainingResult:
 
 def load_training_rows(config: TrainingConfig) -> tuple[np.ndarray, np.ndarray]:
     """(features, label) of every candidate with enough impressions."""
-    from main_image import warehouse
+    from main_image.engines.duckdb import warehouse
 
     if not config.warehouse.is_file():
         raise TrainingError(f"no such warehouse: {config.warehouse}")
