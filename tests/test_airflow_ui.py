@@ -28,7 +28,8 @@ from typing import Any
 
 import pytest
 from conftest import airflow_env
-from main_image import landing, orchestration
+from main_image import orchestration
+from main_image.dev.sample import write_sample
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(1500)]
 
@@ -191,7 +192,7 @@ def test_standalone_serves_the_ui_with_the_dags(tmp_path: Path) -> None:
         MAIN_IMAGE_START_DATE=time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400)),
         MAIN_IMAGE_RETRIES="0",
     )
-    landing.write_sample(tmp_path / "landing", tmp_path / "sample", hotels=20, deliveries=1)
+    write_sample(tmp_path / "landing", tmp_path / "sample", hotels=20, deliveries=1)
     subprocess.run([str(BIN / "airflow"), "db", "migrate"], check=True, env=env, cwd=REPO,
                    capture_output=True, timeout=600)
     subprocess.run([str(BIN / "airflow"), "pools", "set", orchestration.DEFAULT_POOL, "1",
