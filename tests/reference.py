@@ -28,14 +28,34 @@ TAG_PRIORITY = {
     "bathroom": 0.20,
 }
 DEFAULT_TAG_PRIORITY = 0.25
-ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[-+]\d{2}:?\d{2})?)?$")
-TAG_VERSION = re.compile(r"^v\d+-\d+-\d+$")
-URL = re.compile(r"^https?://[^/ ?#]+([/?#][^ ]*)?$")
+ISO = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[-+]\d{2}:?\d{2})?)?$", re.ASCII
+)
+TAG_VERSION = re.compile(r"^v\d+-\d+-\d+$", re.ASCII)
+_NO_SPACE = r"\t\n\v\f\r \x00-\x1f\x7f"  # RE2's [:space:] and [:cntrl:]
+_PORT = r"(6553[0-5]|655[0-2]\d|65[0-4]\d{2}|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3})"
+URL = re.compile(
+    rf"(?i:https?)://([^/?#@{_NO_SPACE}]*@)?([^\[\]/?#@:{_NO_SPACE}]+|\[[0-9a-fA-F:.]+\])"
+    rf"(:{_PORT})?([/?#][^{_NO_SPACE}]*)?"
+)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 HASH = re.compile(r"^[0-9a-f]{16}$")
 
 
 def is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """A JSON integer that fits 64 bits (a bigger one is rejected, never rounded)."""
+    return isinstance(value, int) and not isinstance(value, bool) and (
+        INT64_MIN <= value <= INT64_MAX)
+
+
+def is_url(value: object) -> bool:
+    return isinstance(value, str) and URL.fullmatch(value) is not None
+
+
+def version_parts_fit(version: str) -> bool:
+    """False for a numeric version ("v1-2-3", "2.1") with a part beyond 64 bits."""
+    match = re.fullmatch(r"v?(\d+)(?:[-.](\d+))?(?:[-.](\d+))?", version, re.ASCII)
+    return match is None or all(int(part or 0) <= INT64_MAX for part in match.groups())
 
 
 def is_number(value: object) -> bool:
@@ -44,14 +64,18 @@ def is_number(value: object) -> bool:
 
 def parse_timestamp(value: object) -> datetime | None:
     """UTC naive datetime of an ISO date/timestamp string, None when invalid."""
-    if not isinstance(value, str) or not ISO.match(value):
+    if not isinstance(value, str) or not ISO.fullmatch(value):
         return None
     text = value
     offset = timedelta(0)
-    match = re.search(r"([-+])(\d{2}):?(\d{2})$", text) if len(text) > 10 else None
+    match = re.search(r"([-+])(\d{2}):?(\d{2})$", text, re.ASCII) if len(text) > 10 else None
     if match:
         sign = -1 if match.group(1) == "-" else 1
+        if int(match.group(3)) > 59:
+            return None
         offset = sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
+        if abs(offset) > timedelta(hours=18) or (offset and text[:4] in ("0001", "9999")):
+            return None  # beyond +-18:00; or a UTC time that may leave the years 1 to 9999
         text = text[: match.start()]
     text = text.rstrip("Z").replace("T", " ")
     if len(text) == 16:
@@ -66,12 +90,30 @@ def parse_timestamp(value: object) -> datetime | None:
     return parsed - offset
 
 
+class DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        raise DuplicateKey("duplicate key")
+    return record
+
+
 def parse_line(line: str) -> dict | None:
+    """The line's object; None when it is not JSON, not an object, or has a duplicated key at
+    any depth (contract §2). NaN and Infinity are not JSON."""
     try:
-        record = json.loads(line)
-    except ValueError:
+        record = json.loads(line, object_pairs_hook=_no_duplicate_keys,
+                            parse_constant=_not_json)
+    except (ValueError, RecursionError):
         return None
     return record if isinstance(record, dict) else None
+
+
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def image_is_valid(record: dict | None) -> bool:
@@ -84,8 +126,7 @@ def image_is_valid(record: dict | None) -> bool:
         and hotel_id >= 1
         and is_int(image_id)
         and image_id >= 1000
-        and isinstance(record.get("cdn_url"), str)
-        and bool(URL.match(record["cdn_url"]))
+        and is_url(record.get("cdn_url"))
         and is_int(width)
         and width >= 0
         and is_int(height)
@@ -93,7 +134,7 @@ def image_is_valid(record: dict | None) -> bool:
         and parse_timestamp(record.get("created_at")) is not None
         and isinstance(record.get("is_active"), bool)
         and isinstance(record.get("hash"), str)
-        and bool(HASH.match(record["hash"]))
+        and HASH.fullmatch(record["hash"]) is not None
     )
 
 
@@ -110,7 +151,9 @@ def tags_record_is_valid(record: dict | None) -> bool:
         name, version, probability = tag.get("tag"), tag.get("version"), tag.get("probability")
         if not (isinstance(name, str) and name):
             return False
-        if not (isinstance(version, str) and TAG_VERSION.match(version)):
+        if not (isinstance(version, str) and TAG_VERSION.fullmatch(version)):
+            return False
+        if not version_parts_fit(version):
             return False
         if not (is_number(probability) and 0 <= probability <= 1):
             return False
@@ -131,8 +174,7 @@ def main_image_is_valid(record: dict | None) -> bool:
         isinstance(value, dict)
         and is_int(value.get("image_id"))
         and value["image_id"] >= 1000
-        and isinstance(value.get("cdn_url"), str)
-        and bool(URL.match(value["cdn_url"]))
+        and is_url(value.get("cdn_url"))
     )
 
 
@@ -151,7 +193,7 @@ def override_is_valid(record: dict | None) -> bool:
 
 
 def version_key(version: str) -> tuple:
-    match = re.match(r"^v?(\d+)(?:[-.](\d+))?(?:[-.](\d+))?$", version)
+    match = re.fullmatch(r"v?(\d+)(?:[-.](\d+))?(?:[-.](\d+))?", version, re.ASCII)
     if not match:
         return (-1, -1, -1, version)
     return (*(int(part or 0) for part in match.groups()), version)
@@ -222,6 +264,7 @@ def obiq_is_valid(record: dict | None) -> bool:
         and 0 <= score <= 1
         and isinstance(version, str)
         and version != ""
+        and version_parts_fit(version)
     )
 
 

@@ -36,7 +36,8 @@ TRICKY_FILES = [
 def test_lines_are_numbered_like_the_duckdb_loader(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "part.jsonl"
     path.write_bytes(content)
-    expected = [line for batch in iter_line_batches(path) for line in batch]
+    batches = list(iter_line_batches(path))
+    expected = [line for lines, _ in batches for line in lines]
     numbered = bq_loader.number_lines(io.BytesIO(content))
     try:
         rows = [
@@ -46,6 +47,8 @@ def test_lines_are_numbered_like_the_duckdb_loader(tmp_path: Path, content: byte
     finally:
         numbered.close()
     assert [row["line"] for row in rows] == expected
+    assert [row.get("line_encoding") for row in rows] == [
+        code for _, codes in batches for code in codes]
     assert [row["line_number"] for row in rows] == list(range(1, len(expected) + 1))
     assert numbered.line_count == len(expected)
     assert numbered.byte_count == len(content)

@@ -1,8 +1,8 @@
 """The loader's readers: DuckDB's (`text`, `csv`) and the Python one give the same raw rows.
 
-Every nasty file is loaded once per reader into its own warehouse; the raw rows (line number
-and exact text) must be the Python reader's, which splits on "\\n" and decodes with replacement
-characters. A reader that cannot give the same rows must hand the file on (`reader` names the
+Every nasty file is loaded once per reader into its own warehouse; the raw rows (line number,
+exact text and encoding) must be the Python reader's, which splits on "\\n", drops a leading
+byte-order mark and keeps a line that is not UTF-8 as the hex of its bytes. A reader that cannot give the same rows must hand the file on (`reader` names the
 one that loaded it).
 """
 
@@ -42,7 +42,7 @@ NASTY_FILES: dict[str, bytes] = {
 
 def raw_rows(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     return con.execute(
-        "select file_seq, line_number, file_name, line, run_id, invocation_seq"
+        "select file_seq, line_number, file_name, line, run_id, invocation_seq, line_encoding"
         " from raw.images order by line_number"
     ).fetchall()
 
@@ -74,8 +74,10 @@ def test_every_reader_gives_the_python_readers_rows(name: str, tmp_path: Path, c
     path = tmp_path / f"{name}.jsonl"
     path.write_bytes(NASTY_FILES[name])
     python, python_rows = load(connect, "python", path, ("python",))
-    expected = [line for batch in loader.iter_line_batches(path) for line in batch]
+    batches = list(loader.iter_line_batches(path))
+    expected = [line for lines, _ in batches for line in lines]
     assert [row[3] for row in python_rows] == expected
+    assert [row[6] for row in python_rows] == [code for _, codes in batches for code in codes]
     assert [row[1] for row in python_rows] == list(range(1, len(expected) + 1))
     assert python.reader == "python" and python.line_count == len(expected)
 

@@ -25,8 +25,10 @@ from typing import Any
 from main_image import fileio
 from main_image.settings import FEEDS, PROJECT_ROOT
 
-#: Files of a feed folder that are landed.
-LANDING_SUFFIXES = (".jsonl", ".ndjson", ".json")
+#: Files of a feed folder that are landed (``.gz``: gzip, decompressed by the loader).
+LANDING_SUFFIXES = (
+    ".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz",
+)  # fmt: skip
 
 
 def default_landing_dir() -> Path:
@@ -78,7 +80,7 @@ def stage_delivery(delivery_dir: Path, landing_dir: Path) -> list[Path]:
         source = delivery_dir / feed
         if not source.is_dir():
             continue
-        for path in sorted(source.glob("*.jsonl")):
+        for path in sorted(p for p in source.glob("*") if p.name.endswith(LANDING_SUFFIXES)):
             target = landing_dir / feed / f"{delivery_dir.name}-{path.name}"
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(f".{target.name}.partial")

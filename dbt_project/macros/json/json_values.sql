@@ -59,7 +59,16 @@
     case when {{ json_is_boolean(json_text) }} then {{ json_text }} = 'true' end
 {%- endmacro %}
 
-{#- an absolute http(s) URL with a host -#}
+{#- an absolute http(s) URL (the scheme in any letter case) with a host, a port in 1..65535 if
+    any, and no (ASCII) whitespace or control character anywhere (contract §2). The host is a
+    name or an IP literal in brackets; user information before an "@" is allowed. -#}
+{% macro http_url_pattern() -%}
+    {%- set no_space = '[:space:][:cntrl:]' -%}
+    {%- set port = '(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}'
+        ~ '|[1-9][0-9]{0,3})' -%}
+    (?i:https?)://([^/?#@{{ no_space }}]*@)?([^][/?#@:{{ no_space }}]+|[[][0-9a-fA-F:.]+[]])(:{{ port }})?([/?#][^{{ no_space }}]*)?
+{%- endmacro %}
+
 {% macro is_http_url(text) -%}
-    coalesce({{ regex_full_match(text, 'https?://[^/ ?#]+([/?#][^ ]*)?') }}, false)
+    coalesce({{ regex_full_match(text, http_url_pattern()) }}, false)
 {%- endmacro %}

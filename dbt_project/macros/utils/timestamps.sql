@@ -14,6 +14,15 @@
     {%- set time_part = regex_first_group(text, '^.{10}[T ]([0-9:.]+)') -%}
     case
         when not {{ regex_full_match(text, iso_timestamp_pattern()) }} then null
+        {#- year 0 exists on DuckDB only; an offset's minutes beyond 59, or the offset beyond
+            +-18:00, is no offset (never folded into the time: the value would change) #}
+        when substr({{ text }}, 1, 4) = '0000' then null
+        when {{ regex_full_match(text, '.{10}[T ][0-9:.]+[-+][0-9]{2}:?[6-9][0-9]') }} then null
+        when abs({{ iso_offset_minutes(text) }}) > 1080 then null
+        {#- a UTC time shifted out of the years 1 to 9999 would fail the run on BigQuery #}
+        when
+            substr({{ text }}, 1, 4) in ('0001', '9999') and {{ iso_offset_minutes(text) }} <> 0
+            then null
         when length({{ text }}) = 10 then {{ safe_cast_to(text, timestamp_type) }}
         else {{ dbt.dateadd(
             'minute',

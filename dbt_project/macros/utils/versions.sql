@@ -12,8 +12,31 @@
     } -%}
     case
         when {{ regex_full_match(version, 'v?[0-9]+([-.][0-9]+){0,2}') }}
-            then coalesce(cast({{ regex_first_group(version, patterns[part]) }} as {{ bigint_type }}), 0)
+            then coalesce({{ safe_cast_to(regex_first_group(version, patterns[part]), bigint_type) }}, 0)
     end
+{%- endmacro %}
+
+{#- false when `version` is a numeric version (see version_number) with a part beyond 64 bits:
+    such a record is rejected (a part that does not fit is never compared as another number) -#}
+{% macro version_parts_fit(version) -%}
+    {%- set bigint_type = api.Column.translate_type('bigint') -%}
+    coalesce(
+        not {{ regex_full_match(version, 'v?[0-9]+([-.][0-9]+){0,2}') }}
+        or {{ regex_full_match(version, 'v?0*[0-9]{1,18}([-.]0*[0-9]{1,18}){0,2}') }}
+        or (
+            {{ safe_cast_to(regex_first_group(version, '^v?([0-9]+)'), bigint_type) }} is not null
+            and {{ safe_cast_to(
+                'coalesce(' ~ regex_first_group(version, '^v?[0-9]+[-.]([0-9]+)') ~ ", '0')",
+                bigint_type,
+            ) }} is not null
+            and {{ safe_cast_to(
+                'coalesce(' ~ regex_first_group(version, '^v?[0-9]+[-.][0-9]+[-.]([0-9]+)')
+                ~ ", '0')",
+                bigint_type,
+            ) }} is not null
+        ),
+        true
+    )
 {%- endmacro %}
 
 {#- The rows of `relation` (the name of a CTE with columns image_id and `version_column`) that

@@ -23,6 +23,7 @@ typed as (
         {{ provenance_columns() }},
         line,
         is_json_object,
+        line_encoding,
         image_id_json,
         {{ json_integer('hotel_id_json') }} as hotel_id,
         {{ json_integer('image_id_json') }} as image_id,
@@ -35,6 +36,7 @@ validated as (
     select
         *,
         case
+            when line_encoding = 'hex' then 'invalid_encoding'
             when not is_json_object then 'invalid_json'
             when hotel_id is null or hotel_id < 1 then 'invalid_hotel_id'
             when not {{ json_is_null('image_id_json') }} and (image_id is null or image_id < 1000)

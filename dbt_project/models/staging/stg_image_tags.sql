@@ -43,11 +43,12 @@ tag_checks as (
                 else 0
             end
         ) as invalid_versions,
+        sum(case when not {{ version_parts_fit('tag_version') }} then 1 else 0 end)
+            as out_of_range_versions,
         sum(case when probability is null or probability < 0 or probability > 1 then 1 else 0 end)
             as invalid_probabilities,
         {#- two versions or more when the smallest and the largest differ (count(distinct)
             would make DuckDB compute the elements twice) -#}
-        
         min(tag_version) as tag_version,
         max(tag_version) as max_tag_version
     from tag_elements
@@ -61,6 +62,7 @@ validated as (
         coalesce(tag_checks.tag_count, 0) as tag_count,
         tag_checks.tag_version,
         case
+            when parsed.line_encoding = 'hex' then 'invalid_encoding'
             when not parsed.is_json_object then 'invalid_json'
             when
                 not coalesce({{ json_integer('parsed.image_id_json') }} >= 1000, false)
@@ -68,6 +70,7 @@ validated as (
             when not {{ json_is_array('parsed.tags_json') }} then 'invalid_tags'
             when tag_checks.invalid_tags > 0 then 'invalid_tag'
             when tag_checks.invalid_versions > 0 then 'invalid_tag_version'
+            when tag_checks.out_of_range_versions > 0 then 'tag_version_out_of_range'
             when tag_checks.invalid_probabilities > 0 then 'invalid_probability'
             when tag_checks.tag_version <> tag_checks.max_tag_version then 'multiple_tag_versions'
         end as rejection_reason

@@ -45,6 +45,7 @@ typed as (
         {{ provenance_columns() }},
         line,
         is_json_object,
+        line_encoding,
         {#- the optional fields as JSON text: absent or JSON null is fine, else it must fit -#}
         source_json,
         channel_json,
@@ -102,6 +103,7 @@ validated as (
     select
         *,
         case
+            when line_encoding = 'hex' then 'invalid_encoding'
             when not is_json_object then 'invalid_json'
             when hotel_id is null or hotel_id < 1 then 'invalid_hotel_id'
             when image_id is null or image_id < 1000 then 'invalid_image_id'

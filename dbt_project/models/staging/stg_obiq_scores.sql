@@ -22,6 +22,7 @@ typed as (
         {{ provenance_columns() }},
         line,
         is_json_object,
+        line_encoding,
         {{ json_integer('image_id_json') }} as image_id,
         {{ json_number('obiq_score_json') }} as obiq_score,
         {{ json_string('version_json') }} as obiq_version
@@ -32,10 +33,12 @@ validated as (
     select
         *,
         case
+            when line_encoding = 'hex' then 'invalid_encoding'
             when not is_json_object then 'invalid_json'
             when image_id is null or image_id < 1000 then 'invalid_image_id'
             when obiq_score is null or obiq_score < 0 or obiq_score > 1 then 'invalid_obiq_score'
             when obiq_version is null or obiq_version = '' then 'invalid_version'
+            when not {{ version_parts_fit('obiq_version') }} then 'obiq_version_out_of_range'
         end as rejection_reason
     from typed
 ),

@@ -36,6 +36,7 @@ typed as (
         {{ provenance_columns() }},
         line,
         is_json_object,
+        line_encoding,
         image_id_json,
         hotel_id_json,
         search_term_json,
@@ -61,6 +62,7 @@ validated as (
     select
         *,
         case
+            when line_encoding = 'hex' then 'invalid_encoding'
             when not is_json_object then 'invalid_json'
             when event_id is null or event_id = '' then 'invalid_event_id'
             when

@@ -44,7 +44,12 @@ RAW_LINE_COLUMNS = (
     ("run_id", "STRING NOT NULL"),
     ("invocation_seq", "INT64 NOT NULL"),
     ("loaded_at", "TIMESTAMP NOT NULL"),
+    # NULL: ``line`` is the line's text; 'hex': the line is not UTF-8 and ``line`` holds its
+    # bytes in lowercase hex (staging rejects it as invalid_encoding, contract §2)
+    ("line_encoding", "STRING"),
 )
+#: Lines of a raw table created before the column existed gain it (``line_encoding``).
+RAW_LINE_ADDED_COLUMNS = (("line_encoding", "STRING"),)
 MANIFEST_COLUMNS = (
     ("file_seq", "INT64 NOT NULL"),
     ("feed", "STRING NOT NULL"),

@@ -10,11 +10,14 @@ neither keep the file's line order nor give line numbers (see docs/bigquery.md).
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import hashlib
 import json
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -75,11 +78,16 @@ class NumberedLines:
         self.ndjson_path.unlink(missing_ok=True)
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def number_lines(handle: IO[bytes]) -> NumberedLines:
-    """Hash the file and write one ``{"line_number": n, "line": "..."}`` row per line.
+    """Hash the content and write one ``{"line_number": n, "line": "..."}`` row per line.
 
     Lines are split as the DuckDB loader splits them: on b"\\n", a final newline does not start
-    a line, bytes that are not UTF-8 become U+FFFD, anything else (a "\\r") is kept."""
+    a line, a leading byte-order mark is not part of the first line, a line that is not UTF-8 is
+    kept as the hex of its bytes (``"line_encoding": "hex"``), anything else (a "\\r") is
+    kept."""
     digest = hashlib.sha256()
     descriptor, name = tempfile.mkstemp(prefix="main-image-load-", suffix=".ndjson")
     byte_count = 0
@@ -88,11 +96,31 @@ def number_lines(handle: IO[bytes]) -> NumberedLines:
         for raw_line in iter(handle.readline, b""):
             digest.update(raw_line)
             byte_count += len(raw_line)
-            line_count += 1
             text = raw_line[:-1] if raw_line.endswith(b"\n") else raw_line
-            row = {"line_number": line_count, "line": text.decode("utf-8", errors="replace")}
+            if byte_count == len(raw_line):  # the file's first line
+                text = text.removeprefix(_UTF8_BOM)
+                if not text and not raw_line.endswith(b"\n"):
+                    continue  # a file holding only a BOM has no line
+            line_count += 1
+            row: dict[str, Any] = {"line_number": line_count}
+            try:
+                row["line"] = text.decode("utf-8")
+            except UnicodeDecodeError:
+                row["line"] = text.hex()
+                row["line_encoding"] = "hex"
             out.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
     return NumberedLines(digest.hexdigest(), byte_count, line_count, Path(name))
+
+
+@contextlib.contextmanager
+def open_content(source: Path | str, storage_client: Any) -> Iterator[IO[bytes]]:
+    """The landing file's content: decompressed when it is a ``.gz`` file (contract §2)."""
+    with fileio.open_read(source, storage_client) as handle:
+        if str(source).endswith(".gz"):
+            with gzip.GzipFile(fileobj=handle, mode="rb") as content:
+                yield content
+        else:
+            yield handle
 
 
 def load_file(
@@ -103,7 +131,7 @@ def load_file(
     if feed not in FEEDS:
         raise ValueError(f"unknown feed {feed!r}; expected one of {', '.join(FEEDS)}")
     wh.ensure_raw_layer()
-    with fileio.open_read(source, wh.storage_client) as handle:
+    with open_content(source, wh.storage_client) as handle:
         numbered = number_lines(handle)
     path_for_result: Any = source if fileio.is_gcs_uri(source) else Path(source)
     lines_table: str | None = None
@@ -141,11 +169,14 @@ def _load_script(
     insert_lines = ""
     if lines_table is not None:
         insert_lines = f"""
-        insert into {wh.config.table("raw", feed)}
-            (file_seq, line_number, file_name, line, run_id, invocation_seq, loaded_at)
+        insert into {wh.config.table("raw", feed)} (
+            file_seq, line_number, file_name, line, run_id, invocation_seq, loaded_at,
+            line_encoding
+        )
         select
             {sql_literal(file_seq)}, line_number, {sql_literal(file_name)}, line,
-            {sql_literal(run_id)}, {sql_literal(invocation_seq)}, {sql_literal(loaded_at)}
+            {sql_literal(run_id)}, {sql_literal(invocation_seq)}, {sql_literal(loaded_at)},
+            line_encoding
         from `{lines_table}`;
         """
     return f"""
@@ -171,6 +202,7 @@ def load_lines(wh: BigQueryWarehouse, feed: str, file_seq: int, numbered: Number
     schema = [
         bigquery.SchemaField("line_number", "INT64", mode="REQUIRED"),
         bigquery.SchemaField("line", "STRING"),
+        bigquery.SchemaField("line_encoding", "STRING"),
     ]
     table = bigquery.Table(table_id, schema=schema)
     table.expires = now() + timedelta(days=1)

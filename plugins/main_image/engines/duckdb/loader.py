@@ -9,15 +9,20 @@ Speed: DuckDB reads the file while a second thread hashes it (SHA-256 and a coun
 lines, in one pass over the bytes). Three readers give the same rows, the first that applies wins:
 
 * ``text``: files up to ``WHOLE_FILE_MAX_BYTES`` are read whole (read_text) and split on "\n" in
-  DuckDB, as the Python reader splits them: carriage returns, NUL bytes and a byte-order mark
-  stay in the line, an empty line is an empty line, a last line without "\n" is a line;
+  DuckDB, as the Python reader splits them: carriage returns and NUL bytes stay in the line, an empty line is an empty line, a last line without "\n" is a line;
 * ``csv``: larger files without the few bytes DuckDB's CSV reader treats differently from a
   plain split on "\n" (carriage returns, NUL, the \x01 used as the never-occurring delimiter, a
   UTF-8 byte-order mark) are read by read_csv (one VARCHAR column, no quoting), which numbers
   lines in file order;
-* ``python``: everything else (invalid UTF-8, which both DuckDB readers refuse, or a line count
-  that differs from the hashing pass's) is split on "\n" in Python and decoded with replacement
-  characters.
+* ``python``: everything else (invalid UTF-8, which both DuckDB readers refuse, gzip files, or
+  a line count that differs from the hashing pass's) is split on "\n" in Python. A line that is
+  not UTF-8 is stored as the hex of its bytes with ``line_encoding = 'hex'`` (staging rejects it
+  as ``invalid_encoding``; no replacement character is ever stored as text).
+
+Two rules of contract §2 hold for every reader: a UTF-8 byte-order mark at the start of a file
+is not part of its first line, and a ``.gz`` file is decompressed (its content, not the
+compressed bytes, is what is hashed and counted: the same content delivered plain and gzipped is
+loaded once).
 
 The DuckDB readers fill a temporary table while the file is hashed; the lines are only inserted
 into the raw table once the hash shows the file is new, in the transaction that records it in
@@ -27,12 +32,13 @@ before it is skipped).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import duckdb
 import pyarrow as pa
@@ -92,44 +98,93 @@ class FileScan:
     sha256: str
     line_count: int  # lines as iter_line_batches counts them
     csv_safe: bool  # DuckDB's CSV reader gives back exactly the same lines
+    byte_count: int = 0  # of the content (decompressed)
+
+
+def is_gzip(path: Path | str) -> bool:
+    """A ``.gz`` landing file (decompressed transparently, contract §2)."""
+    return str(path).endswith(".gz")
+
+
+def open_content(path: Path) -> IO[bytes]:
+    """The file's content as bytes: decompressed when it is a ``.gz`` file."""
+    return gzip.open(path, "rb") if is_gzip(path) else path.open("rb")
+
+
+def _read_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    """Reads of CHUNK_BYTES (a gzip stream may return less per read: fill each chunk)."""
+    while chunk := handle.read(CHUNK_BYTES):
+        while len(chunk) < CHUNK_BYTES and (more := handle.read(CHUNK_BYTES - len(chunk))):
+            chunk += more
+        yield chunk
 
 
 def scan_file(path: Path) -> FileScan:
-    """One pass over the file: content hash, line count, and whether read_csv applies."""
+    """One pass over the content: hash, byte and line counts, and whether read_csv applies.
+
+    The hash covers every byte (a BOM too); the lines are counted without a leading BOM."""
     digest = hashlib.sha256()
     newlines = 0
-    unsafe = False
+    byte_count = 0
+    unsafe = is_gzip(path)  # DuckDB's readers get the compressed bytes: Python reads these
     first = True
     last = b""
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
+    with open_content(path) as handle:
+        for chunk in _read_chunks(handle):
             digest.update(chunk)
+            byte_count += len(chunk)
             newlines += chunk.count(b"\n")
             if not unsafe:
                 unsafe = any(byte in chunk for byte in _CSV_UNSAFE_BYTES)
             if first:
                 # a BOM split across reads is impossible: reads return CHUNK_BYTES at a time
-                unsafe = unsafe or chunk.startswith(_UTF8_BOM)
+                if chunk.startswith(_UTF8_BOM):
+                    unsafe = True
+                    chunk = chunk[len(_UTF8_BOM) :]
                 first = False
-            last = chunk[-1:]
+            if chunk:
+                last = chunk[-1:]
     line_count = newlines + (1 if last not in (b"", b"\n") else 0)
-    return FileScan(digest.hexdigest(), line_count, not unsafe)
+    return FileScan(digest.hexdigest(), line_count, not unsafe, byte_count)
 
 
-def iter_line_batches(path: Path) -> Iterator[list[str]]:
-    """The file's lines, in order, in batches; a final newline does not start a line."""
+def decode_lines(raw_lines: list[bytes]) -> tuple[list[str], list[str | None]]:
+    """Each line's text, or the hex of its bytes when it is not UTF-8 (encoding 'hex')."""
+    try:
+        return b"\n".join(raw_lines).decode("utf-8").split("\n"), [None] * len(raw_lines)
+    except UnicodeDecodeError:
+        pass
+    texts: list[str] = []
+    encodings: list[str | None] = []
+    for raw_line in raw_lines:
+        try:
+            texts.append(raw_line.decode("utf-8"))
+            encodings.append(None)
+        except UnicodeDecodeError:
+            texts.append(raw_line.hex())
+            encodings.append("hex")
+    return texts, encodings
+
+
+def iter_line_batches(path: Path) -> Iterator[tuple[list[str], list[str | None]]]:
+    """The content's lines, in order, in batches (texts, encodings); a final newline does not
+    start a line; a leading BOM is not part of the first line."""
     remainder = b""
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
+    first = True
+    with open_content(path) as handle:
+        for chunk in _read_chunks(handle):
+            if first:
+                chunk = chunk.removeprefix(_UTF8_BOM)
+                first = False
             data = remainder + chunk
             cut = data.rfind(b"\n")
             if cut < 0:
                 remainder = data
                 continue
             remainder = data[cut + 1 :]
-            yield data[:cut].decode("utf-8", errors="replace").split("\n")
+            yield decode_lines(data[:cut].split(b"\n"))
     if remainder:
-        yield [remainder.decode("utf-8", errors="replace")]
+        yield decode_lines([remainder])
 
 
 def _manifest_has(con: duckdb.DuckDBPyConnection, feed: str, column: str, value: Any) -> bool:
@@ -162,13 +217,13 @@ def load_file(
     if unknown:
         raise ValueError(f"unknown readers {sorted(unknown)}; expected some of {READERS}")
     try:
-        if _manifest_has(con, feed, "byte_count", path.stat().st_size):
+        if is_gzip(path) or _manifest_has(con, feed, "byte_count", path.stat().st_size):
             # probably a re-delivery (every run finds the files of earlier deliveries again):
             # hash first, and read nothing into DuckDB when the content is known
             scan = scan_file(path)
             if _manifest_has(con, feed, "content_sha256", scan.sha256):
                 return LoadedFile(feed, path, None, 0, skipped=True)
-            staged_by = _stage_lines_duckdb(con, path, readers)
+            staged_by = None if is_gzip(path) else _stage_lines_duckdb(con, path, readers)
         else:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 scanning = pool.submit(scan_file, path)
@@ -216,7 +271,16 @@ def _stage_lines_duckdb(
                     generate_subscripts(lines, 1) as line_number,
                     unnest(lines) as line,
                     len(lines) as line_total
-                from (select string_split(content, chr(10)) as lines from read_text('{source}'))
+                from (
+                    select string_split(
+                        case
+                            when starts_with(content, chr(65279)) then substr(content, 2)
+                            else content
+                        end,
+                        chr(10)
+                    ) as lines
+                    from read_text('{source}')
+                )
             )
             where not (line_number = line_total and line = '')
         """))
@@ -257,7 +321,7 @@ def _insert_lines_python(con: duckdb.DuckDBPyConnection, feed: str, path: Path, 
                          params: list[Any]) -> int:
     """Insert the file's lines, split and decoded in Python, in Arrow batches."""
     line_count = 0
-    for lines in iter_line_batches(path):
+    for lines, encodings in iter_line_batches(path):
         batch = pa.table(
             {
                 "file_seq": pa.array([file_seq] * len(lines), pa.int64()),
@@ -265,14 +329,17 @@ def _insert_lines_python(con: duckdb.DuckDBPyConnection, feed: str, path: Path, 
                     range(line_count + 1, line_count + len(lines) + 1), pa.int64()
                 ),
                 "line": pa.array(lines, pa.string()),
+                "line_encoding": pa.array(encodings, pa.string()),
             }
         )
         con.register("line_batch", batch)
         con.execute(
             f"""
-            insert into raw.{feed}
-                (file_seq, line_number, file_name, line, run_id, invocation_seq, loaded_at)
-            select file_seq, line_number, ?, line, ?, ?, ?
+            insert into raw.{feed} (
+                file_seq, line_number, file_name, line, run_id, invocation_seq, loaded_at,
+                line_encoding
+            )
+            select file_seq, line_number, ?, line, ?, ?, ?, line_encoding
             from line_batch
             """,
             params,
@@ -315,7 +382,7 @@ def _load_in_transaction(
                 str(path),
                 scan.sha256,
                 line_count,
-                path.stat().st_size,
+                scan.byte_count,
                 run_id,
                 invocation_seq,
                 loaded_at,
