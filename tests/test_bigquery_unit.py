@@ -47,7 +47,7 @@ def test_lines_are_numbered_like_the_duckdb_loader(tmp_path: Path, content: byte
     finally:
         numbered.close()
     assert [row["line"] for row in rows] == expected
-    assert [row.get("line_encoding") for row in rows] == [
+    assert [row.get("line_defect") for row in rows] == [
         code for _, codes in batches for code in codes]
     assert [row["line_number"] for row in rows] == list(range(1, len(expected) + 1))
     assert numbered.line_count == len(expected)

@@ -59,11 +59,39 @@ IMAGE_CASES: dict[int, tuple[str, str | None]] = {
     2017: (image(2017, hotel_id=-(2**63) - 1), "invalid_hotel_id"),
     2018: (image(2018, file_size_bytes=99999999999999999999), "invalid_file_size_bytes"),
 }
+_BASE = image(2400)[1:-1]  # the fields of a valid image, without the braces
+#: images lines with a key twice (at any depth, however spelled) and look-alikes that are valid
+DUPLICATE_CASES: dict[str, str | None] = {
+    '{"is_active": true, ' + _BASE.replace('"is_active": true', '"is_active": false') + "}":
+        "duplicate_key",
+    "{" + _BASE + ', "is_active" : false}': "duplicate_key",
+    "{" + _BASE + ', "is_\\u0061ctive": false}': "duplicate_key",
+    "{" + _BASE + ', "extra": {"a": 1, "a": 2}}': "duplicate_key",
+    "{" + _BASE + ', "extra": [{"a": 1}, {"a": 2}], "note": "\\"a\\": 1"}': None,
+    "{" + _BASE + ', "extra": {"a": 1, "b": {"a": 2}}}': None,
+}
 BAD_UTF8 = b'{"hotel_id": 1, "image_id": 2100, "cdn_url": "https://cdn.example.com/\xff\xfe.jpg", ' \
     b'"width": 10, "height": 10, "created_at": "2024-01-01", "is_active": true, ' \
     b'"hash": "0123456789abcdef"}'
 BOM_FIRST = image(2200, hotel_id=2)
 GZ_LINES = [image(2300, hotel_id=3), image(2301, hotel_id=3)]
+TAG_DUPLICATES = {
+    '{"image_id": 2001, "tags": [{"tag": "bar", "tag": "gym", "version": "v1-0-0", '
+    '"probability": 0.5}, {"version": "v1-0-0", "probability": 0.5}]}': "duplicate_key",
+    '{"image_id": 2001, "tags": [], "tags": [{"tag": "bar", "version": "v1-0-0", '
+    '"probability": 0.5}]}': "duplicate_key",
+    '{"image_id": 2002, "tags": [{"tag": "bar", "version": "v1-0-0", "probability": 0.5}, '
+    '{"tag": "gym", "version": "v1-0-0", "probability": 0.25}]}': None,
+    '{"image_id": 2003, "tags": [{"tag": "bar", "version": "v1-0-0", "probability": 0.5, '
+    '"model": {"x": 1, "x": 2}}]}': "duplicate_key",
+}
+MAIN_DUPLICATES = {
+    '{"key": {"hotel_id": 9, "hotel_id": 10}, "value": null}': "duplicate_key",
+    '{"key": {"hotel_id": 9}, "value": {"image_id": 1001, "cdn_url": "https://a/b", '
+    '"image_id": 1002}}': "duplicate_key",
+    '{"key": {"hotel_id": 9}, "value": null, "key": {"hotel_id": 10}}': "duplicate_key",
+    '{"key": {"hotel_id": 11}, "value": {"image_id": 1001, "cdn_url": "https://a/b"}}': None,
+}
 TAG_CASES = {
     "v99999999999999999999-0-0": "tag_version_out_of_range",
     "v1-18446744073709551616-0": "tag_version_out_of_range",
@@ -116,9 +144,12 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
             write(landing / "images" / "c-bom.jsonl",
                   b"\xef\xbb\xbf" + lines(BOM_FIRST, image(2201, hotel_id=2))),
             write(landing / "images" / "d-gzip.jsonl.gz", gzip.compress(lines(*GZ_LINES))),
+            write(landing / "images" / "e-duplicates.jsonl", lines(*DUPLICATE_CASES)),
         ],
         "image_tags": [write(landing / "image_tags" / "t.jsonl",
-                             lines(*(tags(2001, version) for version in TAG_CASES)))],
+                             lines(*(tags(2001, version) for version in TAG_CASES))),
+                       write(landing / "image_tags" / "u.jsonl", lines(*TAG_DUPLICATES))],
+        "main_images": [write(landing / "main_images" / "m.jsonl", lines(*MAIN_DUPLICATES))],
         "obiq_scores": [write(landing / "obiq_scores" / "o.jsonl", lines(*(
             json.dumps({"image_id": 2001, "obiq_score": 0.5, "version": version})
             for version in OBIQ_CASES)))],
@@ -173,7 +204,8 @@ def test_tag_and_obiq_versions_beyond_64_bits_are_rejected(hostile: HostileRun) 
         assert reason(hostile, "image_tags", "t.jsonl", number) == expected
     for number, expected in enumerate(OBIQ_CASES.values(), start=1):
         assert reason(hostile, "obiq_scores", "o.jsonl", number) == expected
-    versions = hostile.harness.query("select tag_version from staging.int_image_tag_versions")
+    versions = hostile.harness.query(
+        "select tag_version from staging.int_image_tag_versions where image_id = 2001")
     assert versions == [("v9223372036854775807-0-0",)]
 
 
@@ -189,10 +221,10 @@ def test_invalid_utf8_is_rejected_with_its_bytes_kept(hostile: HostileRun) -> No
     assert hostile.rejected[("images", "b-bad-utf8.jsonl", 2)] == ("invalid_encoding", BAD_UTF8.hex())
     assert reason(hostile, "images", "b-bad-utf8.jsonl", 3) is None
     raw = hostile.harness.query(
-        "select line, line_encoding from raw.images where file_name like '%b-bad-utf8.jsonl' "
+        "select line, line_defect from raw.images where file_name like '%b-bad-utf8.jsonl' "
         "and line_number = 2"
     )
-    assert raw == [(BAD_UTF8.hex(), "hex")]
+    assert raw == [(BAD_UTF8.hex(), "invalid_encoding")]
     assert bytes.fromhex(raw[0][0]) == BAD_UTF8
     published = hostile.harness.query("select count(*) from marts.fct_main_image_snapshot "
                                       "where image_id = 2100 or cdn_url like '%\ufffd%'")
@@ -232,3 +264,14 @@ def test_the_same_content_plain_after_gzip_is_loaded_once(hostile: HostileRun) -
     plain = write(hostile.harness.root / "landing2" / "images" / "again.jsonl", lines(*GZ_LINES))
     again = hostile.harness.run({"images": [plain]}, DAY)
     assert [loaded.skipped for loaded in again.loaded] == [True]
+
+
+def test_a_key_twice_is_rejected_whatever_its_depth_or_spelling(hostile: HostileRun) -> None:
+    for file_name, feed, cases in (
+        ("e-duplicates.jsonl", "images", DUPLICATE_CASES),
+        ("u.jsonl", "image_tags", TAG_DUPLICATES),
+        ("m.jsonl", "main_images", MAIN_DUPLICATES),
+    ):
+        for number, (line, expected) in enumerate(cases.items(), start=1):
+            assert reason(hostile, feed, file_name, number) == expected, line
+            assert (parse_line(line) is None) == (expected == "duplicate_key"), line

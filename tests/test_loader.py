@@ -42,7 +42,7 @@ NASTY_FILES: dict[str, bytes] = {
 
 def raw_rows(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     return con.execute(
-        "select file_seq, line_number, file_name, line, run_id, invocation_seq, line_encoding"
+        "select file_seq, line_number, file_name, line, run_id, invocation_seq, line_defect"
         " from raw.images order by line_number"
     ).fetchall()
 

@@ -7,23 +7,48 @@
 
 {#- select * from `relation`, plus one JSON-text column per field (alias -> JSONPath)
     and `is_json_object` (false when the line is not JSON, or JSON but not an object). -#}
-{% macro select_json_fields(relation, line_column, fields) -%}
+{#- DuckDB also returns json_key_tokens and json_known_keys (duplicate_keys.sql): the keys
+    found among the fields' paths and their parents, plus every occurrence of a key named in
+    `repeated_keys` (keys of the objects of an array, e.g. the tags). -#}
+{% macro select_json_fields(relation, line_column, fields, repeated_keys=[]) -%}
     {{ return(adapter.dispatch('select_json_fields', 'main_image')(
-        relation, line_column, fields
+        relation, line_column, fields, repeated_keys
     )) }}
 {%- endmacro %}
 
-{% macro default__select_json_fields(relation, line_column, fields) -%}
+{% macro default__select_json_fields(relation, line_column, fields, repeated_keys) -%}
+    {%- set all_paths = [] -%}
+    {%- for path in fields.values() -%}
+        {%- set parts = path[2:].split('.') -%}
+        {%- for depth in range(1, parts | length + 1) -%}
+            {%- set prefix = '$.' ~ parts[:depth] | join('.') -%}
+            {%- if prefix not in all_paths and prefix not in fields.values() -%}
+                {%- do all_paths.append(prefix) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set extracted = (fields.values() | list) + all_paths -%}
     {%- set paths -%}
-        [{%- for path in fields.values() -%}
+        [{%- for path in extracted -%}
         '{{ path }}'{{ ", " if not loop.last }}
         {%- endfor -%}]
     {%- endset %}
     select
         * exclude (_is_valid_json, _json_values),
         {%- for alias in fields %}
-        cast(_json_values[{{ loop.index }}] as varchar) as {{ alias }}{{ "," if not loop.last }}
+        cast(_json_values[{{ loop.index }}] as varchar) as {{ alias }},
         {%- endfor %}
+        {{ json_key_tokens(line_column) }} as json_key_tokens,
+        (
+            {%- for path in extracted %}
+            case when _json_values[{{ loop.index }}] is not null then 1 else 0 end
+            {{- " +" if not loop.last }}
+            {%- endfor %}
+            {%- for key in repeated_keys %}
+            + (strlen({{ line_column }}) - strlen(replace({{ line_column }}, '"{{ key }}":', '')))
+            // {{ key | length + 3 }}
+            {%- endfor %}
+        ) as json_known_keys
     from (
         select
             *,
@@ -49,7 +74,7 @@
     raises on malformed input. wide_number_mode => 'round' keeps a line with a long decimal valid
     (the default 'exact' mode would reject the whole line); integers are validated on the text.
     TO_JSON_STRING(JSON) is avoided: the emulator double-encodes it. -#}
-{% macro bigquery__select_json_fields(relation, line_column, fields) -%}
+{% macro bigquery__select_json_fields(relation, line_column, fields, repeated_keys) -%}
     select
         * except (_parsed_json),
         {%- for alias, path in fields.items() %}

@@ -9,7 +9,7 @@ source as (
     {{ new_raw_lines(source('raw', 'main_images')) }}
 ),
 
-parsed as (
+fields as (
     {{ select_json_fields('source', 'line', {
         'hotel_id_json': '$.key.hotel_id',
         'value_json': '$.value',
@@ -18,12 +18,28 @@ parsed as (
     }) }}
 ),
 
+duplicate_keys as (
+    {{ duplicate_key_lines('fields', 'is_json_object and json_key_tokens <> json_known_keys') }}
+),
+
+parsed as (
+    select
+        fields.*,
+        duplicate_keys.line_number is not null as has_duplicate_key
+    from fields
+    left join duplicate_keys
+        on
+            fields.file_seq = duplicate_keys.file_seq
+            and fields.line_number = duplicate_keys.line_number
+),
+
 typed as (
     select
         {{ provenance_columns() }},
         line,
         is_json_object,
-        line_encoding,
+        line_defect,
+        has_duplicate_key,
         value_json,
         {{ json_integer('hotel_id_json') }} as hotel_id,
         {{ json_integer('image_id_json') }} as image_id,
@@ -35,8 +51,9 @@ validated as (
     select
         *,
         case
-            when line_encoding = 'hex' then 'invalid_encoding'
+            when line_defect = 'invalid_encoding' then 'invalid_encoding'
             when not is_json_object then 'invalid_json'
+            when has_duplicate_key then 'duplicate_key'
             when hotel_id is null or hotel_id < 1 then 'invalid_hotel_id'
             when {{ json_is_null('value_json') }} then null
             when not {{ json_is_object('value_json') }} then 'invalid_value'

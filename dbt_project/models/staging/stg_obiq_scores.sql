@@ -9,7 +9,7 @@ source as (
     {{ new_raw_lines(source('raw', 'obiq_scores')) }}
 ),
 
-parsed as (
+fields as (
     {{ select_json_fields('source', 'line', {
         'image_id_json': '$.image_id',
         'obiq_score_json': '$.obiq_score',
@@ -17,12 +17,28 @@ parsed as (
     }) }}
 ),
 
+duplicate_keys as (
+    {{ duplicate_key_lines('fields', 'is_json_object and json_key_tokens <> json_known_keys') }}
+),
+
+parsed as (
+    select
+        fields.*,
+        duplicate_keys.line_number is not null as has_duplicate_key
+    from fields
+    left join duplicate_keys
+        on
+            fields.file_seq = duplicate_keys.file_seq
+            and fields.line_number = duplicate_keys.line_number
+),
+
 typed as (
     select
         {{ provenance_columns() }},
         line,
         is_json_object,
-        line_encoding,
+        line_defect,
+        has_duplicate_key,
         {{ json_integer('image_id_json') }} as image_id,
         {{ json_number('obiq_score_json') }} as obiq_score,
         {{ json_string('version_json') }} as obiq_version
@@ -33,8 +49,9 @@ validated as (
     select
         *,
         case
-            when line_encoding = 'hex' then 'invalid_encoding'
+            when line_defect = 'invalid_encoding' then 'invalid_encoding'
             when not is_json_object then 'invalid_json'
+            when has_duplicate_key then 'duplicate_key'
             when image_id is null or image_id < 1000 then 'invalid_image_id'
             when obiq_score is null or obiq_score < 0 or obiq_score > 1 then 'invalid_obiq_score'
             when obiq_version is null or obiq_version = '' then 'invalid_version'

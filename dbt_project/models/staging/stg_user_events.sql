@@ -11,7 +11,7 @@ source as (
     {{ new_raw_lines(source('raw', 'user_events')) }}
 ),
 
-parsed as (
+fields as (
     {{ select_json_fields('source', 'line', {
         'event_id_json': '$.event_id',
         'event_type_json': '$.event_type',
@@ -21,6 +21,21 @@ parsed as (
         'search_term_json': '$.search_term',
         'user_id_json': '$.user_id',
     }) }}
+),
+
+duplicate_keys as (
+    {{ duplicate_key_lines('fields', 'is_json_object and json_key_tokens <> json_known_keys') }}
+),
+
+parsed as (
+    select
+        fields.*,
+        duplicate_keys.line_number is not null as has_duplicate_key
+    from fields
+    left join duplicate_keys
+        on
+            fields.file_seq = duplicate_keys.file_seq
+            and fields.line_number = duplicate_keys.line_number
 ),
 
 {# the timestamp's text once: parse_iso_timestamp refers to its argument many times #}
@@ -36,7 +51,8 @@ typed as (
         {{ provenance_columns() }},
         line,
         is_json_object,
-        line_encoding,
+        line_defect,
+        has_duplicate_key,
         image_id_json,
         hotel_id_json,
         search_term_json,
@@ -62,8 +78,9 @@ validated as (
     select
         *,
         case
-            when line_encoding = 'hex' then 'invalid_encoding'
+            when line_defect = 'invalid_encoding' then 'invalid_encoding'
             when not is_json_object then 'invalid_json'
+            when has_duplicate_key then 'duplicate_key'
             when event_id is null or event_id = '' then 'invalid_event_id'
             when
                 event_type is null

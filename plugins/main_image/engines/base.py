@@ -44,12 +44,13 @@ RAW_LINE_COLUMNS = (
     ("run_id", "STRING NOT NULL"),
     ("invocation_seq", "INT64 NOT NULL"),
     ("loaded_at", "TIMESTAMP NOT NULL"),
-    # NULL: ``line`` is the line's text; 'hex': the line is not UTF-8 and ``line`` holds its
-    # bytes in lowercase hex (staging rejects it as invalid_encoding, contract §2)
-    ("line_encoding", "STRING"),
+    # what the loader found wrong with the line, else NULL (staging rejects it with this code,
+    # contract §2): 'invalid_encoding' (not UTF-8: ``line`` holds its bytes in lowercase hex),
+    # 'duplicate_key' (BigQuery's loader only; DuckDB's staging finds these itself)
+    ("line_defect", "STRING"),
 )
-#: Lines of a raw table created before the column existed gain it (``line_encoding``).
-RAW_LINE_ADDED_COLUMNS = (("line_encoding", "STRING"),)
+#: Lines of a raw table created before the column existed gain it (``line_defect``).
+RAW_LINE_ADDED_COLUMNS = (("line_defect", "STRING"),)
 MANIFEST_COLUMNS = (
     ("file_seq", "INT64 NOT NULL"),
     ("feed", "STRING NOT NULL"),

@@ -86,8 +86,9 @@ def number_lines(handle: IO[bytes]) -> NumberedLines:
 
     Lines are split as the DuckDB loader splits them: on b"\\n", a final newline does not start
     a line, a leading byte-order mark is not part of the first line, a line that is not UTF-8 is
-    kept as the hex of its bytes (``"line_encoding": "hex"``), anything else (a "\\r") is
-    kept."""
+    kept as the hex of its bytes (``"line_defect": "invalid_encoding"``), and a line whose
+    object repeats a key is marked ``"line_defect": "duplicate_key"`` (BigQuery SQL cannot tell:
+    PARSE_JSON keeps one of the values); anything else (a "\\r") is kept."""
     digest = hashlib.sha256()
     descriptor, name = tempfile.mkstemp(prefix="main-image-load-", suffix=".ndjson")
     byte_count = 0
@@ -107,9 +108,38 @@ def number_lines(handle: IO[bytes]) -> NumberedLines:
                 row["line"] = text.decode("utf-8")
             except UnicodeDecodeError:
                 row["line"] = text.hex()
-                row["line_encoding"] = "hex"
+                row["line_defect"] = "invalid_encoding"
+            else:
+                if has_duplicate_key(row["line"]):
+                    row["line_defect"] = "duplicate_key"
             out.write(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
     return NumberedLines(digest.hexdigest(), byte_count, line_count, Path(name))
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        raise _DuplicateKey
+    return record
+
+
+def has_duplicate_key(line: str) -> bool:
+    """True when the line is JSON with an object that repeats a key, at any depth. Only lines
+    with two keys or more are parsed (``":`` ends every key of a line without whitespace before
+    its colon; a line with such whitespace is parsed too)."""
+    if line.count('":') < 2 and '" ' not in line and '"\t' not in line and '"\r' not in line:
+        return False
+    try:
+        json.loads(line, object_pairs_hook=_unique_pairs)
+    except _DuplicateKey:
+        return True
+    except (ValueError, RecursionError):
+        return False  # not JSON: staging rejects it as invalid_json
+    return False
 
 
 @contextlib.contextmanager
@@ -171,12 +201,12 @@ def _load_script(
         insert_lines = f"""
         insert into {wh.config.table("raw", feed)} (
             file_seq, line_number, file_name, line, run_id, invocation_seq, loaded_at,
-            line_encoding
+            line_defect
         )
         select
             {sql_literal(file_seq)}, line_number, {sql_literal(file_name)}, line,
             {sql_literal(run_id)}, {sql_literal(invocation_seq)}, {sql_literal(loaded_at)},
-            line_encoding
+            line_defect
         from `{lines_table}`;
         """
     return f"""
@@ -202,7 +232,7 @@ def load_lines(wh: BigQueryWarehouse, feed: str, file_seq: int, numbered: Number
     schema = [
         bigquery.SchemaField("line_number", "INT64", mode="REQUIRED"),
         bigquery.SchemaField("line", "STRING"),
-        bigquery.SchemaField("line_encoding", "STRING"),
+        bigquery.SchemaField("line_defect", "STRING"),
     ]
     table = bigquery.Table(table_id, schema=schema)
     table.expires = now() + timedelta(days=1)

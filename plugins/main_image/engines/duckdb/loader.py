@@ -16,7 +16,7 @@ lines, in one pass over the bytes). Three readers give the same rows, the first 
   lines in file order;
 * ``python``: everything else (invalid UTF-8, which both DuckDB readers refuse, gzip files, or
   a line count that differs from the hashing pass's) is split on "\n" in Python. A line that is
-  not UTF-8 is stored as the hex of its bytes with ``line_encoding = 'hex'`` (staging rejects it
+  not UTF-8 is stored as the hex of its bytes with ``line_defect = 'invalid_encoding'`` (staging rejects it
   as ``invalid_encoding``; no replacement character is ever stored as text).
 
 Two rules of contract §2 hold for every reader: a UTF-8 byte-order mark at the start of a file
@@ -149,7 +149,7 @@ def scan_file(path: Path) -> FileScan:
 
 
 def decode_lines(raw_lines: list[bytes]) -> tuple[list[str], list[str | None]]:
-    """Each line's text, or the hex of its bytes when it is not UTF-8 (encoding 'hex')."""
+    """Each line's text, or the hex of its bytes when it is not UTF-8 (``invalid_encoding``)."""
     try:
         return b"\n".join(raw_lines).decode("utf-8").split("\n"), [None] * len(raw_lines)
     except UnicodeDecodeError:
@@ -162,7 +162,7 @@ def decode_lines(raw_lines: list[bytes]) -> tuple[list[str], list[str | None]]:
             encodings.append(None)
         except UnicodeDecodeError:
             texts.append(raw_line.hex())
-            encodings.append("hex")
+            encodings.append("invalid_encoding")
     return texts, encodings
 
 
@@ -329,7 +329,7 @@ def _insert_lines_python(con: duckdb.DuckDBPyConnection, feed: str, path: Path, 
                     range(line_count + 1, line_count + len(lines) + 1), pa.int64()
                 ),
                 "line": pa.array(lines, pa.string()),
-                "line_encoding": pa.array(encodings, pa.string()),
+                "line_defect": pa.array(encodings, pa.string()),
             }
         )
         con.register("line_batch", batch)
@@ -337,9 +337,9 @@ def _insert_lines_python(con: duckdb.DuckDBPyConnection, feed: str, path: Path, 
             f"""
             insert into raw.{feed} (
                 file_seq, line_number, file_name, line, run_id, invocation_seq, loaded_at,
-                line_encoding
+                line_defect
             )
-            select file_seq, line_number, ?, line, ?, ?, ?, line_encoding
+            select file_seq, line_number, ?, line, ?, ?, ?, line_defect
             from line_batch
             """,
             params,

@@ -1,0 +1,60 @@
+{#-
+    Objects with a repeated key (contract §2: rejected as duplicate_key, because parsers
+    disagree about which value wins; DuckDB and BigQuery both read the first).
+
+    DuckDB: a line without whitespace between a key and its colon has exactly one `":` per key
+    (at any depth: a `":` inside a string needs an escaped quote, which only adds to the count).
+    select_json_fields counts those tokens (`json_key_tokens`, -1 when such whitespace occurs)
+    and the known keys its one extraction found (`json_known_keys`): when the two agree, every
+    key of the line is a known key found once, so no key repeats. Only the other lines (unknown
+    fields, odd spacing, repeated keys) are walked with json_tree, which sees every key.
+
+    BigQuery SQL cannot tell (PARSE_JSON keeps one value): its loader marks such lines
+    (raw line_defect = 'duplicate_key').
+-#}
+
+{#- the number of key tokens of JSON text (see above); -1 when a key may be followed by
+    whitespace -#}
+{% macro json_key_tokens(text) -%}
+    {{ return(adapter.dispatch('json_key_tokens', 'main_image')(text)) }}
+{%- endmacro %}
+
+{% macro default__json_key_tokens(text) -%}
+    case
+        when
+            strpos({{ text }}, '" ') > 0
+            or strpos({{ text }}, '"' || chr(9)) > 0
+            or strpos({{ text }}, '"' || chr(13)) > 0
+            then -1
+        else (strlen({{ text }}) - strlen(replace({{ text }}, '":', ''))) // 2
+    end
+{%- endmacro %}
+
+{% macro bigquery__json_key_tokens(text) -%}
+    cast(null as int64)
+{%- endmacro %}
+
+{#- (file_seq, line_number) of the lines of `relation` (columns file_seq, line_number, line,
+    line_defect) with a repeated key at any depth; `candidates` is the condition of the lines
+    that may have one (DuckDB; BigQuery reads the loader's mark) -#}
+{% macro duplicate_key_lines(relation, candidates) -%}
+    {{ return(adapter.dispatch('duplicate_key_lines', 'main_image')(relation, candidates)) }}
+{%- endmacro %}
+
+{% macro default__duplicate_key_lines(relation, candidates) -%}
+    select distinct repeated.file_seq, repeated.line_number
+    from (
+        select candidates.file_seq, candidates.line_number
+        from (
+            select file_seq, line_number, line from {{ relation }} where {{ candidates }}
+        ) as candidates,
+            json_tree(candidates.line) as node
+        where node.key is not null
+        group by candidates.file_seq, candidates.line_number, node.parent, node.key
+        having count(*) > 1
+    ) as repeated
+{%- endmacro %}
+
+{% macro bigquery__duplicate_key_lines(relation, candidates) -%}
+    select file_seq, line_number from {{ relation }} where line_defect = 'duplicate_key'
+{%- endmacro %}
