@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from main_image import landing
 from main_image.settings import FEEDS
 
 HOST = "127.0.0.1"
@@ -109,7 +110,8 @@ def upload_delivery(client: Any, delivery_dir: Path, bucket: str, prefix: str) -
     """``landing.stage_delivery`` for a bucket: ``<prefix>/<feed>/<delivery>-<file>`` objects."""
     uploaded: list[str] = []
     for feed in FEEDS:
-        for path in sorted((delivery_dir / feed).glob("*.jsonl")):
+        for path in sorted(path for path in (delivery_dir / feed).glob("*")
+                           if path.name.endswith(landing.LANDING_SUFFIXES)):
             name = f"{prefix}/{feed}/{delivery_dir.name}-{path.name}"
             client.bucket(bucket).blob(name).upload_from_filename(str(path))
             uploaded.append(f"gs://{bucket}/{name}")

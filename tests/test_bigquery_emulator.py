@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import gzip
 import json
 import math
 from collections.abc import Callable, Iterator
@@ -127,6 +128,24 @@ EDGE_CASES: dict[str, list[str]] = {
         _image(900000047, hotel_id=9005, uploaded_at="2024-02-30"),
         _image(900000048, hotel_id=9005, source="", camera_model=""),
         _image(900000049, hotel_id=9005, source=None, channel=None, camera_make=None),
+        # issue 10: URLs, offsets, integers beyond 64 bits, keys written twice
+        _image(900000050, cdn_url="https://cdn.example.com/a\tb.jpg"),
+        _image(900000051, cdn_url="https://cdn.example.com/a\nb.jpg"),
+        _image(900000052, cdn_url="https://:443/x.jpg"),
+        _image(900000053, cdn_url="https://cdn.example.com:0/x.jpg"),
+        _image(900000054, cdn_url="Http://cdn.example.com:65535/x.jpg", hotel_id=9006),
+        _image(900000055, created_at="2024-06-01T10:00:00+18:30"),
+        _image(900000056, created_at="2024-06-01T10:00:00-18:00", hotel_id=9006),
+        _image(900000057, created_at="2024-06-01T10:00:00+01:75"),
+        _image(900000058, created_at="0000-06-01"),
+        _image(900000059, created_at="9999-12-31T23:00:00-02:00"),
+        _image(900000060, width=18446744073709551616),
+        _image(900000061, hotel_id=-9223372036854775809),
+        _image(900000062).replace('"is_active": true', '"is_active": true, "is_active": false'),
+        _image(900000063).replace('"is_active": true', '"is_active" : true, "is_active": false'),
+        _image(900000064, extra={"a": 1, "b": {"c": 1}}, hotel_id=9006),
+        _image(900000065).replace('"hash"', '"extra": {"a": 1, "a": 2}, "hash"'),
+        _image(900000066).replace('"hash"', '"h\\u0061sh": "x", "hash"'),
     ],
     "image_tags": [
         '{"image_id": 900000001, "tags": [{"tag": "bar", "version": "v1-0-0", "probability": 0.5},'
@@ -150,6 +169,12 @@ EDGE_CASES: dict[str, list[str]] = {
         '"probability": 0.25}, {"tag": "a\\"b", "version": "v2-0-0", "probability": 0.25}]}',
         '{"image_id": "900000005", "tags": []}',
         '{"tags": []}',
+        '{"image_id": 900000005, "tags": [{"tag": "bar", "version": "v99999999999999999999-0-0", '
+        '"probability": 0.5}]}',
+        '{"image_id": 900000005, "tags": [{"tag": "bar", "tag": "gym", "version": "v1-0-0", '
+        '"probability": 0.5}, {"version": "v1-0-0", "probability": 0.5}]}',
+        '{"image_id": 900000005, "tags": [{"tag": "bar", "version": "v1-0-0", "probability": 0.5},'
+        ' {"tag": "gym", "version": "v1-0-0", "probability": 0.25}], "image_id": 900000006}',
     ],
     "obiq_scores": [
         '{"image_id": 900000001, "obiq_score": 0.5, "version": "v1"}',
@@ -159,6 +184,8 @@ EDGE_CASES: dict[str, list[str]] = {
         '{"image_id": 900000003, "obiq_score": 0.5, "version": ""}',
         '{"image_id": 900000003, "obiq_score": 0.5, "version": 1}',
         '{"image_id": 900000003, "obiq_score": null, "version": "v1"}',
+        '{"image_id": 900000003, "obiq_score": 0.5, "version": "v99999999999999999999"}',
+        '{"image_id": 900000003, "obiq_score": 0.5, "version": "v1", "version": "v2"}',
     ],
     "main_images": [
         '{"key": {"hotel_id": 9001}, "value": {"image_id": 900000099, '
@@ -170,6 +197,9 @@ EDGE_CASES: dict[str, list[str]] = {
         '{"key": {"hotel_id": 9009}, "value": {"image_id": 900000001, "cdn_url": "x.io/a"}}',
         '{"key": {"hotel_id": 9010}}',
         '{"key": null, "value": null}',
+        '{"key": {"hotel_id": 9011, "hotel_id": 9012}, "value": null}',
+        '{"key": {"hotel_id": 9011}, "value": {"image_id": 900000001, '
+        '"cdn_url": "HTTPS://x.io/a"}}',
     ],
     "admin_overrides": [
         '{"hotel_id": 9001, "image_id": 900000002, "set_by": "ops", '
@@ -217,6 +247,16 @@ EDGE_CASES: dict[str, list[str]] = {
         '{"event_id": "r3", "event_type": "report", "occurred_at": "2024-07-01T12:00:00Z", '
         '"hotel_id": 9005, "image_id": 900000040, "user_id": "u8"}',
     ],
+}
+
+#: Landing files of hostile bytes (issue 10): a BOM before the first record, a line that is not
+#: UTF-8 (kept as hex), a gzip file (hotel 9007).
+BYTE_CASES: dict[str, bytes] = {
+    "part-99997-bom-and-bad-bytes.jsonl": b"\xef\xbb\xbf" + (
+        _image(900000070, hotel_id=9007) + "\n").encode() + _image(900000071).encode().replace(
+        b"cdn.example.com", b"cdn.\xff\xfeexample.com") + b"\n",
+    "part-99998-gzip.jsonl.gz": gzip.compress(
+        (_image(900000072, hotel_id=9007) + "\n" + _image(900000073, hotel_id=9007)).encode()),
 }
 
 CHANGES_SQL = """
@@ -424,6 +464,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
         path = result.deliveries[0] / feed / "part-99999-edge-cases.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    for name, content in BYTE_CASES.items():  # bytes no text file can hold
+        (result.deliveries[0] / "images" / name).write_bytes(content)
     return History(list(result.deliveries), list(result.as_of_dates))
 
 

@@ -70,9 +70,11 @@ DUPLICATE_CASES: dict[str, str | None] = {
     "{" + _BASE + ', "extra": [{"a": 1}, {"a": 2}], "note": "\\"a\\": 1"}': None,
     "{" + _BASE + ', "extra": {"a": 1, "b": {"a": 2}}}': None,
 }
-BAD_UTF8 = b'{"hotel_id": 1, "image_id": 2100, "cdn_url": "https://cdn.example.com/\xff\xfe.jpg", ' \
-    b'"width": 10, "height": 10, "created_at": "2024-01-01", "is_active": true, ' \
+BAD_UTF8 = (
+    b'{"hotel_id": 1, "image_id": 2100, "cdn_url": "https://cdn.example.com/\xff\xfe.jpg", '
+    b'"width": 10, "height": 10, "created_at": "2024-01-01", "is_active": true, '
     b'"hash": "0123456789abcdef"}'
+)
 BOM_FIRST = image(2200, hotel_id=2)
 GZ_LINES = [image(2300, hotel_id=3), image(2301, hotel_id=3)]
 TAG_DUPLICATES = {
@@ -163,7 +165,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
     }  # fmt: skip
     result = harness.run(files, DAY)
     rows = harness.query(
-        "select feed, file_name, line_number, rejection_reason, line from marts.fct_rejected_records"
+        "select feed, file_name, line_number, rejection_reason, line "
+        "from marts.fct_rejected_records"
     )
     rejected = {(feed, Path(name).name, number): (reason, line)
                 for feed, name, number, reason, line in rows}
@@ -218,7 +221,8 @@ def test_override_and_event_timestamps(hostile: HostileRun) -> None:
 
 def test_invalid_utf8_is_rejected_with_its_bytes_kept(hostile: HostileRun) -> None:
     assert reason(hostile, "images", "b-bad-utf8.jsonl", 1) is None
-    assert hostile.rejected[("images", "b-bad-utf8.jsonl", 2)] == ("invalid_encoding", BAD_UTF8.hex())
+    assert hostile.rejected[("images", "b-bad-utf8.jsonl", 2)] == (
+        "invalid_encoding", BAD_UTF8.hex())
     assert reason(hostile, "images", "b-bad-utf8.jsonl", 3) is None
     raw = hostile.harness.query(
         "select line, line_defect from raw.images where file_name like '%b-bad-utf8.jsonl' "
@@ -275,3 +279,19 @@ def test_a_key_twice_is_rejected_whatever_its_depth_or_spelling(hostile: Hostile
         for number, (line, expected) in enumerate(cases.items(), start=1):
             assert reason(hostile, feed, file_name, number) == expected, line
             assert (parse_line(line) is None) == (expected == "duplicate_key"), line
+
+
+def test_the_design_doc_lists_every_rejection_reason() -> None:
+    """docs/design.md "Rejection reason codes" names every code a staging model can give."""
+    import re
+
+    repo = Path(__file__).resolve().parents[1]
+    table = (repo / "docs" / "design.md").read_text(encoding="utf-8").split(
+        "### Rejection reason codes", 1)[1].split("\n### ", 1)[0]
+    documented = {(feed, code) for feed, code in re.findall(r"^\| ([a-z_*]+) \| `([a-z_]+)` \|",
+                                                           table, re.MULTILINE)}
+    for model in sorted((repo / "dbt_project" / "models" / "staging").glob("stg_*.sql")):
+        feed = model.stem.removeprefix("stg_")
+        codes = set(re.findall(r"then '([a-z_]+)'", model.read_text(encoding="utf-8")))
+        for code in codes:
+            assert (feed, code) in documented or ("*", code) in documented, (feed, code)

@@ -2,8 +2,8 @@
 
 Every nasty file is loaded once per reader into its own warehouse; the raw rows (line number,
 exact text and encoding) must be the Python reader's, which splits on "\\n", drops a leading
-byte-order mark and keeps a line that is not UTF-8 as the hex of its bytes. A reader that cannot give the same rows must hand the file on (`reader` names the
-one that loaded it).
+byte-order mark and keeps a line that is not UTF-8 as the hex of its bytes. A reader that
+cannot give the same rows must hand the file on (`reader` names the one that loaded it).
 """
 
 from __future__ import annotations

@@ -9,15 +9,16 @@ Speed: DuckDB reads the file while a second thread hashes it (SHA-256 and a coun
 lines, in one pass over the bytes). Three readers give the same rows, the first that applies wins:
 
 * ``text``: files up to ``WHOLE_FILE_MAX_BYTES`` are read whole (read_text) and split on "\n" in
-  DuckDB, as the Python reader splits them: carriage returns and NUL bytes stay in the line, an empty line is an empty line, a last line without "\n" is a line;
+  DuckDB, as the Python reader splits them: carriage returns and NUL bytes stay in the line,
+  an empty line is an empty line, a last line without "\n" is a line;
 * ``csv``: larger files without the few bytes DuckDB's CSV reader treats differently from a
   plain split on "\n" (carriage returns, NUL, the \x01 used as the never-occurring delimiter, a
   UTF-8 byte-order mark) are read by read_csv (one VARCHAR column, no quoting), which numbers
   lines in file order;
 * ``python``: everything else (invalid UTF-8, which both DuckDB readers refuse, gzip files, or
   a line count that differs from the hashing pass's) is split on "\n" in Python. A line that is
-  not UTF-8 is stored as the hex of its bytes with ``line_defect = 'invalid_encoding'`` (staging rejects it
-  as ``invalid_encoding``; no replacement character is ever stored as text).
+  not UTF-8 is stored as the hex of its bytes with ``line_defect = 'invalid_encoding'``
+  (staging rejects it so; no replacement character is ever stored as text).
 
 Two rules of contract §2 hold for every reader: a UTF-8 byte-order mark at the start of a file
 is not part of its first line, and a ``.gz`` file is decompressed (its content, not the
