@@ -7,7 +7,8 @@ makes run 2 fail at one point (``MAIN_IMAGE_FAULT_AT=<point>:raise``; ``dbt-part
 only the models up to the change log, as a worker that dies during dbt leaves it), then runs a
 healing run with another run id, and compares what was published (the export folders whose
 ``metrics.json`` is in place) with the reference's run 2: the same change records, each once;
-the same snapshot; metrics that sum to the reference's. A real kill (``os._exit`` during dbt,
+the same snapshot; metrics that sum to the reference's. The export points share one warehouse
+stopped after run 2's dbt and publish from a copy of it. A real kill (``os._exit`` during dbt,
 in a CLI process) and the lock of concurrent CLI runs are tested at the end.
 """
 
@@ -30,10 +31,11 @@ import pytest
 from conftest import REPO
 from main_image.dbt_runner import run_dbt
 from main_image.dev.generate import GenerateConfig, generate
+from main_image.engines import open_warehouse
 from main_image.engines.duckdb import warehouse as duckdb_warehouse
 from main_image.faults import ENV_VAR, InjectedFault
 from main_image.landing import discover_files
-from main_image.pipeline import OutputPaths, begin_attempt, run_pipeline
+from main_image.pipeline import OutputPaths, begin_attempt, publish, run_pipeline
 from main_image.runs import RunParameters, dbt_variables
 from main_image.settings import FEEDS
 
@@ -46,6 +48,7 @@ class History:
     deliveries: list[dict[str, list[Path]]]
     as_of: list[date]
     after_run_1: Path  # the warehouse file after run 1
+    selected: Path  # after run 2's attempt stopped at `selected` (dbt done, nothing published)
     reference: dict[str, Any]  # run 2's changes, snapshot and metrics without a fault
 
 
@@ -94,7 +97,13 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     reference = published([root / "reference" / "run-2"])
     assert reference["changes"] and reference["images_processed"] > 0
     assert sum(reference["rejected_records"].values()) > 0
-    return History(root, deliveries, generated.as_of_dates, after_run_1, reference)
+    selected = root / "selected.duckdb"
+    shutil.copyfile(after_run_1, selected)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENV_VAR, "selected:raise")
+        with pytest.raises(InjectedFault):
+            run(selected, "run-2", generated.as_of_dates[1], deliveries[1], root / "unused")
+    return History(root, deliveries, generated.as_of_dates, after_run_1, selected, reference)
 
 
 def die_during_dbt(warehouse: Path, params: RunParameters,
@@ -125,15 +134,24 @@ def test_a_run_stopped_at_any_point_is_healed_by_the_next(
     point: str, history: History, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(history.after_run_1, warehouse)
+    exporting = point.startswith("export-")
+    # `selected` is the shared state after run 2's dbt, where the export points start from
+    stopped_after_dbt = exporting or point == "selected"
+    shutil.copyfile(history.selected if stopped_after_dbt else history.after_run_1, warehouse)
     files, as_of = history.deliveries[1], history.as_of[1]
     failed, healing = tmp_path / "run-2", tmp_path / "run-2-healing"
-    if point == "dbt-partial":
+    if point == "selected":
+        pass  # the module fixture stopped run 2 there
+    elif point == "dbt-partial":
         die_during_dbt(warehouse, RunParameters(run_id="run-2", as_of=as_of), files)
     else:
         monkeypatch.setenv(ENV_VAR, f"{point}:raise")
         with pytest.raises(InjectedFault):
-            run(warehouse, "run-2", as_of, files, failed)
+            if exporting:
+                with open_warehouse(warehouse, None) as wh:
+                    publish(wh, "run-2", 2, outputs(failed))
+            else:
+                run(warehouse, "run-2", as_of, files, failed)
         monkeypatch.delenv(ENV_VAR)
     # the healing run: a new run id, the same files offered again (those landed are skipped)
     run(warehouse, "run-2-healing", as_of, files, healing)
@@ -239,3 +257,75 @@ def test_a_second_run_never_lands_into_the_first_runs_attempt(
                              "where invocation_seq > 1 group by all order by 2").fetchall()
     assert attempts == [(2, "first"), (3, "third")]
     assert landed == [("first", 2, DELIVERY_2_FILES), ("third", 3, 1)]
+
+
+def test_a_pin_that_matches_no_version_in_the_data_gives_a_warning(history: History) -> None:
+    """The issue's example: a tag-version pin that matches nothing was accepted without a word."""
+    from main_image.cli_checks import unmatched_pins
+
+    warehouse = history.root / "reference" / "warehouse.duckdb"
+    with duckdb_warehouse.connect(warehouse, read_only=True) as con:
+        tag_version, obiq_version = con.execute(
+            "select (select max(tag_version) from staging.stg_image_tags "
+            "where rejection_reason is null), (select max(obiq_version) from "
+            "staging.stg_obiq_scores where rejection_reason is null)").fetchone()
+    assert unmatched_pins(warehouse, tag_version, obiq_version) == []
+    warnings = unmatched_pins(warehouse, "v9-9-9", "no-such-obiq-version")
+    assert len(warnings) == 2
+    assert warnings[0].startswith("--tag-version-pin v9-9-9 matches no tag record")
+    assert warnings[1].startswith("--obiq-version-pin no-such-obiq-version matches no obiq score")
+
+
+# --- the same faults in the Airflow tasks (tests/dag_driver.py drives the task functions) ------
+
+
+@pytest.fixture(scope="module")
+def dag_reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Runs A and B as the DAG runs them, without a fault; the warehouse after A is kept."""
+    from dag_driver import config_from, run_like_the_dag
+    from test_publish import RUNS, export_bytes, write_delivery
+
+    work = tmp_path_factory.mktemp("dag-faults")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        config = dag_config(monkeypatch, config_from, work)
+        for run_id in RUNS:
+            write_delivery(config.landing_dir, run_id)
+        run_like_the_dag(config, "A", RUNS["A"], tests=False)
+        shutil.copyfile(config.warehouse, work / "after-A.duckdb")
+        run_like_the_dag(config, "B", RUNS["B"], tests=False)
+        folders = {run_id: Path(config.export_location(run_id)) for run_id in RUNS}
+        return {"work": work, "bytes": {run_id: export_bytes(folders[run_id]) for run_id in RUNS}}
+
+
+def dag_config(monkeypatch: pytest.MonkeyPatch, config_from: Any, work: Path) -> Any:
+    return config_from(monkeypatch, {
+        "MAIN_IMAGE_WAREHOUSE": str(work / "warehouse.duckdb"),
+        "MAIN_IMAGE_LANDING_DIR": str(work / "landing"),
+        "MAIN_IMAGE_EXPORTS_DIR": str(work / "exports"),
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize("point", ["land-1", "export-renamed-changes", "export-renamed-metrics"])
+def test_an_airflow_task_stopped_at_a_point_is_healed_by_the_retry(
+    point: str, dag_reference: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The land or publish task dies; Airflow retries the run (a new attempt of run B): B's
+    export folder ends byte-identical to the uninterrupted history's."""
+    from dag_driver import config_from, run_like_the_dag
+    from test_publish import RUNS, export_bytes
+
+    shutil.copytree(dag_reference["work"] / "landing", tmp_path / "landing")
+    shutil.copytree(dag_reference["work"] / "exports" , tmp_path / "exports",
+                    ignore=shutil.ignore_patterns("B"))
+    config = dag_config(monkeypatch, config_from, tmp_path)
+    shutil.copyfile(dag_reference["work"] / "after-A.duckdb", config.warehouse)
+    monkeypatch.setenv(ENV_VAR, f"{point}:raise")
+    with pytest.raises(InjectedFault):
+        run_like_the_dag(config, "B", RUNS["B"], tests=False)
+    monkeypatch.delenv(ENV_VAR)
+    retry = run_like_the_dag(config, "B", RUNS["B"], tests=False)
+    assert export_bytes(Path(config.export_location("B"))) == dag_reference["bytes"]["B"]
+    with config.open_warehouse(read_only=True) as wh:
+        assert wh.scalar("select count(*) from raw.pipeline_runs where exported_at is null "
+                         "and invocation_seq < ?", [retry.registration["invocation_seq"]]) == (
+            1 if point == "land-1" else 0)
