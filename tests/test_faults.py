@@ -305,7 +305,7 @@ def dag_config(monkeypatch: pytest.MonkeyPatch, config_from: Any, work: Path) ->
     })  # fmt: skip
 
 
-@pytest.mark.parametrize("point", ["land-1", "export-renamed-changes", "export-renamed-metrics"])
+@pytest.mark.parametrize("point", ["land-1", "export-renamed-metrics"])
 def test_an_airflow_task_stopped_at_a_point_is_healed_by_the_retry(
     point: str, dag_reference: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -315,7 +315,7 @@ def test_an_airflow_task_stopped_at_a_point_is_healed_by_the_retry(
     from test_publish import RUNS, export_bytes
 
     shutil.copytree(dag_reference["work"] / "landing", tmp_path / "landing")
-    shutil.copytree(dag_reference["work"] / "exports" , tmp_path / "exports",
+    shutil.copytree(dag_reference["work"] / "exports", tmp_path / "exports",
                     ignore=shutil.ignore_patterns("B"))
     config = dag_config(monkeypatch, config_from, tmp_path)
     shutil.copyfile(dag_reference["work"] / "after-A.duckdb", config.warehouse)
