@@ -216,12 +216,15 @@ class Warehouse(ABC):
         )
 
     def interrupted_publications(self) -> list[dict[str, Any]]:
-        """The publications begun by attempts that were never marked exported."""
+        """The publications begun by attempts that were never marked exported, after the last
+        attempt that was (an older one was superseded: its files may have been rewritten)."""
         return self.fetch_dicts(
             "select publications.* from raw.pipeline_publications as publications "
             "inner join raw.pipeline_runs as runs "
             "on publications.invocation_seq = runs.invocation_seq "
-            "where runs.exported_at is null order by publications.invocation_seq"
+            "where runs.exported_at is null and runs.invocation_seq > (select "
+            "coalesce(max(invocation_seq), 0) from raw.pipeline_runs where exported_at is not null)"
+            " order by publications.invocation_seq"
         )
 
     def latest_attempt(self) -> tuple[int, str, Any] | None:
