@@ -150,7 +150,7 @@ def command_generate(args: argparse.Namespace) -> int:
         raise UsageError("--hotels must be >= 0")
     if not 0.0 <= args.malformed_rate <= 1.0:
         raise UsageError("--malformed-rate must be in [0, 1]")
-    start_date = parse_as_of(args.start_date)
+    start_date = parse_as_of(args.start_date, "--start-date")
     if args.data_format == "task":
         task = generate_task(args.hotels, args.out, args.seed, args.malformed_rate, start_date,
                              progress=progress)
