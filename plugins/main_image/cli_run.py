@@ -71,6 +71,11 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         type=Path,
         help="run metrics (one JSON object); default exports/<run_id>/metrics.json",
     )
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="on failure, show the traceback; show dbt's log (on stderr)",
+    )
     _add_run_parameters(run)
 
 
@@ -103,11 +108,6 @@ def _add_run_parameters(run: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="how long to wait while another run holds the warehouse, then exit 2 "
         f"(default {DEFAULT_WAIT_SECONDS:.0f})",
-    )
-    run.add_argument(
-        "--verbose",
-        action="store_true",
-        help="on failure, show the traceback; show dbt's log (on stderr)",
     )
     run.add_argument(
         "--run-id", dest="run_id", default=None, help="the run's id (default: cli__<UTC timestamp>)"
