@@ -3,64 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import sys
-from datetime import UTC, date, datetime
+import traceback
 from pathlib import Path
 from typing import Any
 
-from main_image.settings import DEFAULT_EXPORTS_DIR, DEFAULT_SCORING_VERSION, DEFAULT_WAREHOUSE
+from main_image.cli_checks import UsageError, parse_as_of, progress
+from main_image.cli_run import FEED_FLAGS, add_run_arguments, command_run
+from main_image.settings import DEFAULT_WAREHOUSE
 
-#: CLI flag -> feed. The first names are the original task's.
-FEED_FLAGS: dict[str, str] = {
-    "images": "images",
-    "tags": "image_tags",
-    "main_images": "main_images",
-    "overrides": "admin_overrides",
-    "obiq": "obiq_scores",
-    "user_events": "user_events",
-}
-
-
-#: How long `main-image run` waits for another run on the same warehouse by default.
-DEFAULT_WAIT_SECONDS = 300.0
-
-
-class UsageError(Exception):
-    """An argument the run cannot use; reported as one line, exit code 2."""
-
-
-def progress(message: str) -> None:
-    """The CLI's ``settings.Progress``: one time-stamped line on stderr."""
-    stamp = datetime.now(UTC).strftime("%H:%M:%S")
-    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
-
-
-def parse_as_of(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--as-of must be a date YYYY-MM-DD, got {text!r}") from None
-
-
-def expand_inputs(flag: str, patterns: list[str]) -> list[Path]:
-    """Every file named by the flag's values (paths or globs); each must match something."""
-    paths: list[Path] = []
-    for pattern in patterns:
-        if glob.has_magic(pattern):
-            matches = sorted(Path(match) for match in glob.glob(pattern, recursive=True))
-            files = [match for match in matches if match.is_file()]
-            if not files:
-                raise UsageError(f"--{flag}: no file matches {pattern!r}")
-            paths.extend(files)
-        else:
-            path = Path(pattern)
-            if not path.is_file():
-                raise UsageError(f"--{flag}: no such file: {pattern}")
-            paths.append(path)
-    return paths
-
+__all__ = ["FEED_FLAGS", "UsageError", "build_parser", "main", "parse_as_of", "progress"]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -75,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Each invocation is one run; the warehouse file keeps state between runs. "
         "Every input flag takes files or globs and may be repeated.",
     )
-    _add_run_arguments(run)
+    add_run_arguments(run)
     _add_generate_parser(commands)
     add_serve_command(commands)
     _add_train_scoring_parser(commands)
@@ -90,101 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_stream_commands(commands)  # main-image stream | produce (main_image/stream/cli.py)
     return parser
-
-
-def _add_run_arguments(run: argparse.ArgumentParser) -> None:
-    """The inputs and outputs of `main-image run`, then its parameters."""
-    for flag, feed in FEED_FLAGS.items():
-        names = [f"--{flag}"] + ([f"--{flag.replace('_', '-')}"] if "_" in flag else [])
-        run.add_argument(
-            *names,
-            dest=flag,
-            action="append",
-            default=[],
-            metavar="FILE_OR_GLOB",
-            help=f"landing files of the {feed} feed",
-        )
-    run.add_argument(
-        "--output_cdc",
-        "--output-cdc",
-        dest="output_cdc",
-        type=Path,
-        help="changes export (JSONL); default exports/<run_id>/changes.jsonl",
-    )
-    run.add_argument(
-        "--output_snapshot",
-        "--output-snapshot",
-        dest="output_snapshot",
-        type=Path,
-        help="snapshot export (JSONL); default exports/<run_id>/snapshot.jsonl",
-    )
-    run.add_argument(
-        "--output_metrics",
-        "--output-metrics",
-        dest="output_metrics",
-        type=Path,
-        help="run metrics (one JSON object); default exports/<run_id>/metrics.json",
-    )
-    _add_run_parameters(run)
-
-
-def _add_run_parameters(run: argparse.ArgumentParser) -> None:
-    """The run's date, warehouse, id and scoring configuration."""
-    run.add_argument(
-        "--as-of",
-        "--as_of",
-        dest="as_of",
-        default=None,
-        help="the run's date YYYY-MM-DD (default: today, UTC)",
-    )
-    run.add_argument(
-        "--warehouse",
-        type=Path,
-        default=DEFAULT_WAREHOUSE,
-        help=f"DuckDB warehouse file (default: {DEFAULT_WAREHOUSE})",
-    )
-    run.add_argument(
-        "--full-refresh",
-        "--full_refresh",
-        dest="full_refresh",
-        action="store_true",
-        help="recompute every hotel (emits only real changes)",
-    )
-    run.add_argument(
-        "--wait",
-        type=float,
-        default=DEFAULT_WAIT_SECONDS,
-        metavar="SECONDS",
-        help="how long to wait while another run holds the warehouse, then exit 2 "
-        f"(default {DEFAULT_WAIT_SECONDS:.0f})",
-    )
-    run.add_argument(
-        "--run-id", dest="run_id", default=None, help="the run's id (default: cli__<UTC timestamp>)"
-    )
-    run.add_argument(
-        "--scoring-version",
-        dest="scoring_version",
-        default=DEFAULT_SCORING_VERSION,
-        help="active scoring version (default v1)",
-    )
-    run.add_argument(
-        "--shadow-scoring-version",
-        dest="shadow_scoring_version",
-        default=None,
-        help="also rank with this version into reporting.rpt_scoring_shadow (publishes nothing)",
-    )
-    run.add_argument(
-        "--tag-version-pin",
-        dest="tag_version_pin",
-        default=None,
-        help="pin the active tag model version, e.g. v4-0-0",
-    )
-    run.add_argument(
-        "--obiq-version-pin",
-        dest="obiq_version_pin",
-        default=None,
-        help="pin the active obiq score version",
-    )
 
 
 def _add_generate_parser(commands: Any) -> None:
@@ -236,47 +94,6 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
         help="serve the image service (uploads, catalog); configuration from MAIN_IMAGE_*",
     )
     add_arguments(serve)
-
-
-def command_run(args: argparse.Namespace) -> int:
-    from main_image.locking import WarehouseBusy, exclusive_run
-    from main_image.pipeline import OutputPaths, run_pipeline
-    from main_image.runs import RunParameters, safe_path_component
-
-    as_of = parse_as_of(args.as_of) if args.as_of else datetime.now(UTC).date()
-    files_by_feed = {
-        feed: expand_inputs(flag, getattr(args, flag)) for flag, feed in FEED_FLAGS.items()
-    }
-    run_id = args.run_id or f"cli__{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
-    default_dir = DEFAULT_EXPORTS_DIR / safe_path_component(run_id)
-    outputs = OutputPaths(
-        changes=args.output_cdc or default_dir / "changes.jsonl",
-        snapshot=args.output_snapshot or default_dir / "snapshot.jsonl",
-        metrics=args.output_metrics or default_dir / "metrics.json",
-    )
-    params = RunParameters(
-        run_id=run_id,
-        as_of=as_of,
-        scoring_version=args.scoring_version,
-        tag_version_pin=args.tag_version_pin,
-        obiq_version_pin=args.obiq_version_pin,
-        full_refresh=args.full_refresh,
-        shadow_scoring_version=args.shadow_scoring_version or None,
-    )
-    if args.wait < 0:
-        raise UsageError("--wait must be >= 0 seconds")
-    try:
-        with exclusive_run(args.warehouse, run_id, args.wait):
-            progress(f"run {run_id}: as_of={as_of} warehouse={args.warehouse}")
-            result = run_pipeline(args.warehouse, params, files_by_feed, outputs, progress)
-    except WarehouseBusy as busy:
-        raise UsageError(str(busy)) from None
-    timings = ", ".join(
-        f"{stage} {seconds:.1f}s" for stage, seconds in result.stage_seconds.items()
-    )
-    progress(f"run {run_id}: done ({timings})")
-    print(json.dumps(result.metrics))
-    return 0
 
 
 def _add_train_scoring_parser(commands: Any) -> None:
@@ -333,7 +150,7 @@ def command_generate(args: argparse.Namespace) -> int:
         raise UsageError("--hotels must be >= 0")
     if not 0.0 <= args.malformed_rate <= 1.0:
         raise UsageError("--malformed-rate must be in [0, 1]")
-    start_date = parse_as_of(args.start_date)
+    start_date = parse_as_of(args.start_date, "--start-date")
     if args.data_format == "task":
         task = generate_task(args.hotels, args.out, args.seed, args.malformed_rate, start_date,
                              progress=progress)
@@ -376,13 +193,26 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"main-image: error: {error}", file=sys.stderr)
         return 2
-    except Exception as error:  # a failed run: one line, non-zero, nothing published
-        from main_image.dbt_runner import DbtError
+    except Exception as error:  # a failed run: one line, exit 1, nothing published
+        if args.command not in ("run", "train-scoring"):
+            raise
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
+        print(f"main-image: {args.command} failed: {failure_line(error)}", file=sys.stderr)
+        return 1
 
-        if isinstance(error, DbtError):
-            print(f"main-image: run failed: {error}", file=sys.stderr)
-            return 1
-        raise
+
+def failure_line(error: BaseException) -> str:
+    """One line that names what failed: dbt's failures as they are, any other error with its
+    type (``IOException: ... No space left on device``)."""
+    from main_image.dbt_runner import DbtError
+
+    text = " ".join(str(error).split()) or "(no message)"
+    if len(text) > 600:
+        text = text[:600] + "..."
+    hint = "" if isinstance(error, DbtError) else " (--verbose shows the traceback)"
+    prefix = "" if isinstance(error, DbtError) else f"{type(error).__name__}: "
+    return f"{prefix}{text}{hint}"
 
 
 if __name__ == "__main__":

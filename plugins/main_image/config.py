@@ -63,6 +63,10 @@ ENV_VARS: dict[str, EnvVar] = {
     "MAIN_IMAGE_OBIQ_VERSION_PIN": EnvVar("", "pinned obiq version (a Variable overrides)"),
     "MAIN_IMAGE_FAIL_TASKS": EnvVar("", "failure drills and tests only: task-id patterns "
                                     "(comma-separated, fnmatch) that fail at once"),
+    "MAIN_IMAGE_FAULT_AT": EnvVar("", "failure drills and tests only: `<point>[:exit|raise|"
+                                  "pause=<s>]` stops a run at a named point (main_image/faults.py: "
+                                  "`land-<n>`, `landed`, `dbt-<n>`, `selected`, "
+                                  "`export-written-<file>`, `export-renamed-<file>`)"),
     "MAIN_IMAGE_DUCKDB_MEMORY_LIMIT": EnvVar("8GB", "DuckDB memory limit (loader, exports, dbt)"),
     "MAIN_IMAGE_DUCKDB_THREADS": EnvVar("2", "DuckDB threads"),
     "MAIN_IMAGE_DUCKDB_TEMP_DIR": EnvVar("<warehouse folder>/tmp", "DuckDB spill folder"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from main_image import faults
 from main_image.runs import RUN_VARIABLES
 from main_image.settings import DBT_PROJECT_DIR, Progress
 
@@ -133,6 +135,7 @@ class _NodeReporter:
             self.failures.append(f"{node}: {status}: {(result.message or '').strip()}")
         if self.progress and not (node.startswith(("test.", "unit_test.")) and status == "pass"):
             self.progress(f"dbt [{self.finished:>3}] {status:<7} {node} ({elapsed:.2f}s)")
+        faults.reached(f"dbt-{self.finished}")
 
 
 def _manifest_for(
@@ -165,20 +168,27 @@ def run_dbt(
     progress: Progress | None = None,
     raise_on_failure: bool = True,
     reuse_manifest: bool = False,
+    log: bool = False,
 ) -> DbtResult:
-    """Run one dbt command (e.g. ["build"]) against the project, reporting each node."""
+    """Run one dbt command (e.g. ["build"]) against the project, reporting each node.
+
+    dbt's own console log never goes to stdout (the CLI's stdout carries only the metrics): with
+    ``log`` it goes to stderr, otherwise only to dbt_project/logs/dbt.log; failures are reported
+    through the raised ``DbtError``."""
     from dbt.cli.main import dbtRunner  # heavy import, only when dbt actually runs
 
     os.environ.update(dbt_environment(warehouse, target))
     reporter = _NodeReporter(progress)
     args = [*command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-            str(DBT_PROJECT_DIR), "--quiet"]  # fmt: skip
+            str(DBT_PROJECT_DIR), *([] if log else ["--log-level", "none"])]  # fmt: skip
     if variables:
         args += ["--vars", json.dumps(variables, default=str)]
     started = time.perf_counter()
-    manifest = _manifest_for(dbtRunner, command, variables, warehouse, target, reuse_manifest)
     try:
-        outcome = dbtRunner(manifest=manifest, callbacks=[reporter]).invoke(args)
+        with contextlib.redirect_stdout(sys.stderr):
+            manifest = _manifest_for(dbtRunner, command, variables, warehouse, target,
+                                     reuse_manifest)
+            outcome = dbtRunner(manifest=manifest, callbacks=[reporter]).invoke(args)
     finally:
         release_duckdb()
     seconds = time.perf_counter() - started

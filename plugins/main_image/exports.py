@@ -12,7 +12,12 @@ already hold them, and a cleared old run must not overwrite its snapshot and met
 state). A later attempt that does emit changes appends them after the run's earlier lines.
 
 Files are written aside and renamed (``fileio.write_aside``), the metrics last; the attempt is
-marked exported only after all three are in place.
+marked exported only after all three are in place. Before writing, the attempt records where
+its files go and the metrics they end with (``raw.pipeline_publications``); a crash after the
+three were written (during the renames, or before the attempt was marked exported) is finished
+by the next attempt (``finish_interrupted_publications``): it renames what is left and marks the
+attempt exported, so that its changes are not delivered a second time. A crash while writing
+publishes nothing; the next run delivers those changes.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from main_image import fileio
+from main_image import faults, fileio
 from main_image.engines.base import Warehouse
 from main_image.settings import Progress
 
@@ -160,22 +165,63 @@ def publish(
             written=False,
         )
     else:
-        params = [invocation_seq, invocation_seq, run_id]
-        metrics = wh.run_metrics(run_id)
-        counts = fileio.write_aside([
-            (outputs.location("changes"),
-             lambda target: wh.write_main_image_rows(CHANGES_QUERY, params, target)),
-            (outputs.location("snapshot"), wh.export_snapshot),
-            (outputs.location("metrics"), lambda target: wh.write_metrics(metrics, target)),
-        ], tag=str(invocation_seq))  # fmt: skip
-        published = Published(
-            location, counts[outputs.location("changes")], this_attempt,
-            counts[outputs.location("snapshot")], metrics, outputs,
-        )
+        published = _write(wh, run_id, invocation_seq, outputs, this_attempt)
     wh.mark_exported(invocation_seq)
     if progress:
         _report(progress, run_id, invocation_seq, published)
     return published
+
+
+def _write(wh: Warehouse, run_id: str, invocation_seq: int, outputs: OutputPaths,
+           this_attempt: int) -> Published:
+    """Record the publication, write the three files aside and rename them (metrics last)."""
+    params = [invocation_seq, invocation_seq, run_id]
+    metrics = wh.run_metrics(run_id)
+    names = list(EXPORT_FILES)
+    wh.record_publication(invocation_seq, run_id, [outputs.location(name) for name in names],
+                          json.dumps(metrics))
+
+    def on_step(step: str, index: int) -> None:
+        if step == "all-written":
+            wh.mark_publication_written(invocation_seq)
+        else:
+            faults.reached(f"export-{step}-{names[index]}")
+
+    counts = fileio.write_aside([
+        (outputs.location("changes"),
+         lambda target: wh.write_main_image_rows(CHANGES_QUERY, params, target)),
+        (outputs.location("snapshot"), wh.export_snapshot),
+        (outputs.location("metrics"), lambda target: wh.write_metrics(metrics, target)),
+    ], tag=str(invocation_seq), on_step=on_step)  # fmt: skip
+    location = outputs.location("changes").rsplit("/", 1)[0]
+    return Published(location, counts[outputs.location("changes")], this_attempt,
+                     counts[outputs.location("snapshot")], metrics, outputs)
+
+
+def finish_interrupted_publications(wh: Warehouse, progress: Progress | None = None) -> None:
+    """Finish what a crash interrupted after an attempt's three files were written: rename the
+    hidden copies still waiting and, once the metrics in place are the attempt's, mark it
+    exported (its changes are then delivered; the next publication does not repeat them). A
+    publication interrupted while writing is left unpublished: the next run delivers it."""
+    for record in wh.interrupted_publications():
+        locations = [record[f"{name}_location"] for name in EXPORT_FILES]
+        if record["written_at"] is not None:
+            for location in locations:
+                if fileio.is_gcs_uri(location):
+                    continue
+                aside = fileio.aside_path(location, str(record["invocation_seq"]))
+                if aside.is_file():
+                    aside.replace(location)
+        if not all(fileio.exists(location, wh.storage_client) for location in locations):
+            continue
+        in_place = fileio.read_text(record["metrics_location"], wh.storage_client)
+        if json.loads(in_place) != json.loads(record["metrics"]):
+            continue
+        wh.mark_exported(record["invocation_seq"])
+        if progress:
+            progress(f"export: finished the publication of run {record['run_id']} attempt "
+                     f"{record['invocation_seq']} that a crash interrupted -> "
+                     f"{record['metrics_location']}")
 
 
 def _report(progress: Progress, run_id: str, invocation_seq: int, published: Published) -> None:

@@ -119,7 +119,14 @@ Writer = Callable[[str], Any]
 _ASIDE = ".{name}.partial-{tag}"
 
 
-def write_aside(files: Sequence[tuple[str, Writer]], tag: str = "0") -> dict[str, Any]:
+def aside_path(location: str, tag: str) -> Path:
+    """The hidden sibling ``write_aside`` writes a local file under before renaming it."""
+    path = Path(location)
+    return path.with_name(_ASIDE.format(name=path.name, tag=tag))
+
+
+def write_aside(files: Sequence[tuple[str, Writer]], tag: str = "0",
+                on_step: Callable[[str, int], None] | None = None) -> dict[str, Any]:
     """Write the files so that each appears whole, in the given order (last: the one that marks
     the set complete, e.g. ``metrics.json``).
 
@@ -127,9 +134,17 @@ def write_aside(files: Sequence[tuple[str, Writer]], tag: str = "0") -> dict[str
     (kept by location). Locally each writes a hidden sibling ``.<name>.partial-<tag>`` (those an
     earlier attempt left are removed first) and all are renamed into place, in order, once all
     are written. On GCS each object is uploaded in order (an object appears whole when its
-    upload completes)."""
+    upload completes). ``on_step(step, index)`` is called after each file is ``written`` (aside),
+    once ``all-written`` (index -1) and after each is ``renamed`` (the exports record and fault
+    hooks)."""
+    step = on_step or (lambda _step, _index: None)
     if all(is_gcs_uri(location) for location, _ in files):
-        return {location: write(location) for location, write in files}
+        results = {}
+        for index, (location, write) in enumerate(files):
+            results[location] = write(location)
+            step("written", index)
+            step("renamed", index)
+        return results
     if any(is_gcs_uri(location) for location, _ in files):
         raise ValueError("write_aside: all files local or all on gs://, not a mix")
     asides = []
@@ -138,14 +153,18 @@ def write_aside(files: Sequence[tuple[str, Writer]], tag: str = "0") -> dict[str
         path.parent.mkdir(parents=True, exist_ok=True)
         for leftover in path.parent.glob(_ASIDE.format(name=path.name, tag="*")):
             leftover.unlink(missing_ok=True)
-        asides.append(path.with_name(_ASIDE.format(name=path.name, tag=tag)))
+        asides.append(aside_path(location, tag))
+    results = {}
     try:
-        results = {location: write(str(aside))
-                   for (location, write), aside in zip(files, asides, strict=True)}
+        for index, ((location, write), aside) in enumerate(zip(files, asides, strict=True)):
+            results[location] = write(str(aside))
+            step("written", index)
     except BaseException:
         for aside in asides:
             aside.unlink(missing_ok=True)
         raise
-    for (location, _), aside in zip(files, asides, strict=True):
+    step("all-written", -1)
+    for index, ((location, _), aside) in enumerate(zip(files, asides, strict=True)):
         aside.replace(location)
+        step("renamed", index)
     return results

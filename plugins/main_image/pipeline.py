@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from main_image import faults
 from main_image.engines import LoadedFile, Warehouse, open_warehouse
-from main_image.exports import OutputPaths, Published, publish
+from main_image.exports import OutputPaths, Published, finish_interrupted_publications, publish
 from main_image.runs import RunParameters, dbt_variables
 from main_image.settings import Progress
 
@@ -35,9 +36,11 @@ class RunResult:
     published: Published | None = None
 
 
-def register(wh: Warehouse, params: RunParameters) -> int:
-    """Register a new attempt of the run (the raw layer first, on the first run)."""
+def register(wh: Warehouse, params: RunParameters, progress: Progress | None = None) -> int:
+    """Register a new attempt of the run (the raw layer first, on the first run), after
+    finishing a publication a crash interrupted (``exports.finish_interrupted_publications``)."""
     wh.ensure_raw_layer()
+    finish_interrupted_publications(wh, progress)
     return wh.start_invocation(params)
 
 
@@ -50,7 +53,9 @@ def land(
 ) -> tuple[list[LoadedFile], int]:
     """Land every file (content loaded before is skipped); returns the files and the watermark."""
     loaded = wh.load_feeds(files_by_feed, run_id, invocation_seq, progress)
-    return loaded, wh.record_watermark(invocation_seq)
+    watermark = wh.record_watermark(invocation_seq)
+    faults.reached("landed")
+    return loaded, watermark
 
 
 def begin_attempt(
@@ -61,7 +66,7 @@ def begin_attempt(
 ) -> tuple[int, list[LoadedFile]]:
     """Register the attempt and land its files on the DuckDB file; returns (seq, files)."""
     with open_warehouse(warehouse_path, None) as wh:
-        invocation_seq = register(wh, params)
+        invocation_seq = register(wh, params, progress)
         loaded, _ = land(wh, files_by_feed, params.run_id, invocation_seq, progress)
     return invocation_seq, loaded
 
@@ -73,6 +78,7 @@ def transform(
     progress: Progress | None = None,
     dbt_command: str = "build",
     reuse_manifest: bool = False,
+    dbt_log: bool = False,
 ) -> None:
     """dbt build (models, seeds, data tests, unit tests) on the DuckDB file; raises DbtError.
 
@@ -94,9 +100,11 @@ def transform(
         target="duckdb",
         progress=progress,
         reuse_manifest=reuse_manifest,
+        log=dbt_log,
     )
     with open_warehouse(warehouse_path, None) as wh:
         wh.mark_selection_completed(invocation_seq)
+    faults.reached("selected")
 
 
 def run_pipeline(
@@ -107,6 +115,7 @@ def run_pipeline(
     progress: Progress | None = None,
     dbt_command: str = "build",
     reuse_manifest: bool = False,
+    dbt_log: bool = False,
 ) -> RunResult:
     """One whole run; a failure leaves nothing published and is healed by the next run."""
     timings: dict[str, float] = {}
@@ -116,7 +125,8 @@ def run_pipeline(
     timings["land"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    transform(warehouse_path, params, invocation_seq, progress, dbt_command, reuse_manifest)
+    transform(warehouse_path, params, invocation_seq, progress, dbt_command, reuse_manifest,
+              dbt_log)
     timings["transform"] = time.perf_counter() - started
 
     started = time.perf_counter()

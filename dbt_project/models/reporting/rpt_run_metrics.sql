@@ -1,5 +1,7 @@
 {#- The metrics of each run (contract §5), one row per run id; the row of the current run is
-    rewritten by each of its attempts, so re-running a run keeps one row. -#}
+    rewritten by each of its attempts, so re-running a run keeps one row. A run counts what the
+    attempts since the last completed (exported) run landed and emitted, a failed or killed
+    attempt's included: summed over the completed runs, no record is missing or counted twice. -#}
 {{ config(
     materialized='incremental',
     unique_key='run_id',
@@ -13,10 +15,34 @@
 
 with
 
+runs as (
+    select * from {{ ref('stg_pipeline_runs') }}
+),
+
+last_completed_run as (
+    select coalesce(max(invocation_seq), 0) as invocation_seq
+    from runs
+    where
+        exported_at is not null
+        and run_id != {{ run_id_literal() }}
+        and invocation_seq < {{ invocation_seq_literal() }}
+),
+
+counted_attempts as (
+    select runs.invocation_seq
+    from runs
+    cross join last_completed_run
+    where
+        runs.invocation_seq > last_completed_run.invocation_seq
+        and runs.invocation_seq <= {{ invocation_seq_literal() }}
+),
+
 images_processed as (
     select count(distinct image_id) as images_processed
     from {{ ref('stg_images') }}
-    where rejection_reason is null and run_id = {{ run_id_literal() }}
+    where
+        rejection_reason is null
+        and invocation_seq in (select counted_attempts.invocation_seq from counted_attempts)
 ),
 
 hotels_with_images as (
@@ -36,7 +62,7 @@ changes as (
         cast(sum(case when selection_source = 'admin' then 1 else 0 end) as {{ dbt.type_bigint() }})
             as main_images_from_overrides
     from {{ ref('fct_main_image_changes') }}
-    where run_id = {{ run_id_literal() }}
+    where invocation_seq in (select counted_attempts.invocation_seq from counted_attempts)
 ),
 
 rejections as (
@@ -46,7 +72,7 @@ rejections as (
         as rejected_{{ feed }}{{ "," if not loop.last }}
     {%- endfor %}
     from {{ ref('fct_rejected_records') }}
-    where run_id = {{ run_id_literal() }}
+    where invocation_seq in (select counted_attempts.invocation_seq from counted_attempts)
 ),
 
 final as (

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
-from main_image import fileio
+from main_image import faults, fileio
 from main_image.runs import RunParameters
 from main_image.settings import FEEDS, Progress
 
@@ -74,6 +74,19 @@ PIPELINE_RUNS_COLUMNS = (
     ("started_at", "TIMESTAMP NOT NULL"),
     ("selection_completed_at", "TIMESTAMP"),
     ("exported_at", "TIMESTAMP"),
+)
+#: One row per attempt that began writing its exports (exports.publish): where its three files
+#: go and the metrics they end with, so that the next attempt can finish a publication a crash
+#: interrupted after its files were written (``written_at``) and mark it exported.
+PUBLICATIONS_COLUMNS = (
+    ("invocation_seq", "INT64 NOT NULL"),
+    ("run_id", "STRING NOT NULL"),
+    ("changes_location", "STRING NOT NULL"),
+    ("snapshot_location", "STRING NOT NULL"),
+    ("metrics_location", "STRING NOT NULL"),
+    ("metrics", "STRING NOT NULL"),
+    ("started_at", "TIMESTAMP NOT NULL"),
+    ("written_at", "TIMESTAMP"),
 )
 
 
@@ -136,6 +149,9 @@ class Warehouse(ABC):
                          self.column_clauses("load_manifest"), self.table_suffix("load_manifest")),
             create_table("raw.pipeline_runs", PIPELINE_RUNS_COLUMNS,
                          self.column_clauses("pipeline_runs"), self.table_suffix("pipeline_runs")),
+            create_table("raw.pipeline_publications", PUBLICATIONS_COLUMNS,
+                         self.column_clauses("pipeline_publications"),
+                         self.table_suffix("pipeline_publications")),
         ]  # fmt: skip
 
     def column_clauses(self, table: str) -> dict[str, str]:
@@ -185,6 +201,38 @@ class Warehouse(ABC):
             [invocation_seq],
         )
 
+    def record_publication(self, invocation_seq: int, run_id: str, locations: Sequence[str],
+                           metrics: str) -> None:
+        """The attempt begins writing its exports to ``locations`` (changes, snapshot, metrics)."""
+        self.execute("delete from raw.pipeline_publications where invocation_seq = ?",
+                     [invocation_seq])
+        self.execute(
+            "insert into raw.pipeline_publications (invocation_seq, run_id, changes_location, "
+            f"snapshot_location, metrics_location, metrics, started_at) values (?, ?, ?, ?, ?, ?, "
+            f"{self.now_sql})",
+            [invocation_seq, run_id, *locations, metrics],
+        )
+
+    def mark_publication_written(self, invocation_seq: int) -> None:
+        """Every file of the attempt's exports is written (aside): only renames are left."""
+        self.execute(
+            f"update raw.pipeline_publications set written_at = {self.now_sql} "
+            "where invocation_seq = ?",
+            [invocation_seq],
+        )
+
+    def interrupted_publications(self) -> list[dict[str, Any]]:
+        """The publications begun by attempts that were never marked exported, after the last
+        attempt that was (an older one was superseded: its files may have been rewritten)."""
+        return self.fetch_dicts(
+            "select publications.* from raw.pipeline_publications as publications "
+            "inner join raw.pipeline_runs as runs "
+            "on publications.invocation_seq = runs.invocation_seq "
+            "where runs.exported_at is null and runs.invocation_seq > (select "
+            "coalesce(max(invocation_seq), 0) from raw.pipeline_runs where exported_at is not null)"
+            " order by publications.invocation_seq"
+        )
+
     def latest_attempt(self) -> tuple[int, str, Any] | None:
         """(invocation_seq, run_id, exported_at) of the latest attempt, None before the first."""
         rows = self.fetchall(
@@ -221,6 +269,7 @@ class Warehouse(ABC):
                 loaded.append(result)
                 if progress:
                     progress(_landed_message(result, source))
+                faults.reached(f"land-{len(loaded)}")
         return loaded
 
     # -- exports ----------------------------------------------------------------------------

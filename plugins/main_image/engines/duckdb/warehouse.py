@@ -58,7 +58,8 @@ class DuckDBWarehouse(Warehouse):
         if table == "lines":
             return {"line": " using compression uncompressed"} if (
                 self.compression == "uncompressed") else {}
-        key = {"load_manifest": "file_seq", "pipeline_runs": "invocation_seq"}[table]
+        key = {"load_manifest": "file_seq", "pipeline_runs": "invocation_seq",
+               "pipeline_publications": "invocation_seq"}[table]
         return {key: " primary key"}
 
     def ensure_raw_layer(self) -> None:
