@@ -37,18 +37,22 @@ run: setup ## generate sample data and run the pipeline twice (initial load, lat
 		--warehouse $(WAREHOUSE) --exports $(EXPORTS) \
 		--scoring-version $(SCORING_VERSION) --shadow-scoring-version "$(SHADOW_SCORING_VERSION)"
 
-test: setup setup-system ## the whole suite: lint, pipeline tests, Airflow end to end, BigQuery emulator
+# `make test` runs every test file on TEST_WORKERS pytest-xdist workers side by side (a file
+# whole on one worker, so its module fixtures run once; the slowest files start first, see
+# tests/conftest.py). TEST_WORKERS=1 runs them one after another.
+TEST_WORKERS ?= 2
+
+test: setup setup-system setup-bqemulator ## the whole suite: lint, then pipeline, Airflow end to end and BigQuery emulator tests
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory test-python
-	$(MAKE) --no-print-directory test-airflow
-	$(MAKE) --no-print-directory test-bigquery
+	BQ_EMULATOR_VENV=$(abspath $(BQEMU_VENV)) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		-n $(TEST_WORKERS) --dist loadfile -m "not (airflow and bigquery)" tests/
 
 test-python: setup ## pytest without the Airflow and BigQuery parts (conformance, invariants, properties, dbt)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not airflow and not bigquery" tests/
 
 lint: setup ## ruff on the Python code, sqlfluff on the dbt SQL; terraform fmt when installed
 	$(BIN)/ruff check plugins tests dags benchmarks dbt_project/sqlfluff_dbt_context
-	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros
+	$(BIN)/sqlfluff lint --processes 2 dbt_project/models dbt_project/macros
 	@if command -v terraform >/dev/null 2>&1; then terraform fmt -check -recursive terraform; \
 	else echo "lint: terraform not installed, skipping terraform fmt"; fi
 

@@ -21,12 +21,23 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CONFORMANCE_DIR = REPO.parent / "shared" / "conformance" / "trivago-task"
 
+#: dbt's folders that a process writes (manifest, partial parse, run results; dbt.log), of this
+#: test process alone: `make test` runs pytest-xdist workers side by side (``-n``), and two
+#: dbt processes sharing dbt_project/target would read each other's half-written files.
+DBT_PROCESS_FOLDERS = ("DBT_TARGET_PATH", "DBT_LOG_PATH")
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER:
+    os.environ.setdefault("DBT_TARGET_PATH", str(REPO / "dbt_project" / f"target-{_WORKER}"))
+    os.environ.setdefault("DBT_LOG_PATH", str(REPO / "dbt_project" / "logs" / _WORKER))
+
 
 def airflow_env(root: Path, **overrides: str) -> dict[str, str]:
     """The environment of an Airflow subprocess on a throwaway AIRFLOW_HOME under ``root``: this
     repository's DAGs and package, no example DAGs, no telemetry, no MAIN_IMAGE_* variable of the
     calling shell (``overrides`` set the ones a test wants)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MAIN_IMAGE_")}
+    # Cosmos runs dbt in a copy of the project and reads the results from the copy's target
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("MAIN_IMAGE_") and key not in DBT_PROCESS_FOLDERS}
     env.update(
         AIRFLOW_HOME=str(root / "airflow_home"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
@@ -46,6 +57,29 @@ def airflow_env(root: Path, **overrides: str) -> dict[str, str]:
     )
     env.update(overrides)
     return env
+
+
+#: The slowest test files (minutes each: many dbt runs, the emulator, Airflow), in the order
+#: they start. pytest-xdist (``--dist loadfile``) hands the first files out to the workers in
+#: turn, so alternating long ones keeps the workers busy to the end instead of leaving one
+#: file of ten minutes for the last. Files not named keep their order, after these.
+SLOWEST_FIRST = (
+    "test_bigquery_emulator.py",
+    "test_properties.py",
+    "test_airflow_e2e.py",
+    "test_invariants.py",
+    "test_faults.py",
+    "test_stream.py",
+    "test_publish.py",
+    "test_fuzz.py",
+    "test_bench.py",
+    "test_scoring.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ import jinja2
 import pytest
 from main_image import fileio
 from main_image import orchestration as orch
-from main_image.dbt_runner import run_dbt
+from main_image.dbt_runner import PIPELINE_BUILD_EXCLUDES, run_dbt
 
 SCOPE_SQL = "select hotel_id, scope_reason from staging.int_hotels_in_scope order by hotel_id"
 
@@ -55,21 +55,32 @@ def run_dbt_like_cosmos(config: orch.Config, registration: dict[str, Any],
     """What the Cosmos tasks of the `dbt` group run, as one `dbt build`: the profile target and
     env of the DAG's ProfileConfig/ProjectConfig, the vars rendered from the register XCom.
     Without ``target_path`` the process's parsed manifest is reused; ``tests=False`` leaves out
-    the data and unit tests (covered elsewhere)."""
+    the data tests too (the unit tests are never in a pipeline build)."""
     ti = StubTI("dbt.build", registration)
     rendered = {name: jinja2.Environment().from_string(template).render(ti=ti)
                 for name, template in orch.dbt_vars_template().items()}
-    command = ["build"]
+    command = ["build", *PIPELINE_BUILD_EXCLUDES]
     if target_path is not None:
         command += ["--target-path", str(target_path)]
     if not tests:
-        command += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+        command += ["--exclude-resource-type", "test"]
     with pytest.MonkeyPatch.context() as monkeypatch:
         for name, value in config.dbt_env().items():
             monkeypatch.setenv(name, value)
         run_dbt(command, variables=rendered,
                 warehouse=config.warehouse if config.engine == "duckdb" else None,
                 target=config.dbt_target, reuse_manifest=target_path is None)
+
+
+def run_unit_tests(config: orch.Config, target_path: Path) -> Any:
+    """dbt's unit tests with the DAG's target and env, as CI runs them (a pipeline build leaves
+    them out); the models must exist, dbt reads their columns. Returns the ``DbtResult``."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name, value in config.dbt_env().items():
+            monkeypatch.setenv(name, value)
+        return run_dbt(["test", "--select", "test_type:unit", "--target-path", str(target_path)],
+                       warehouse=config.warehouse if config.engine == "duckdb" else None,
+                       target=config.dbt_target, raise_on_failure=False)
 
 
 @dataclass

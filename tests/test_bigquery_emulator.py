@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dag_driver import DagAttempt, config_from, run_like_the_dag
+from dag_driver import DagAttempt, config_from, run_like_the_dag, run_unit_tests
 from gcs_server import GcsServer, upload_delivery
 from main_image import fileio, landing
 from main_image import orchestration as orch
@@ -398,6 +398,8 @@ class EngineRun:
     #: every export file's text before and after both runs were cleared and re-run
     exports_before_clears: dict[str, str] = field(default_factory=dict)
     exports_after_clears: dict[str, str] = field(default_factory=dict)
+    #: dbt's unit tests on this engine (DbtResult), after the runs
+    unit_tests: Any = None
 
     @property
     def published(self) -> list[RunRecord]:
@@ -507,6 +509,7 @@ def bigquery_run(history: History, tmp_path_factory: pytest.TempPathFactory,
         config = dataclasses.replace(config, storage_client=storage)
         stage = functools.partial(upload_delivery, storage, bucket="landing", prefix="feeds")
         run = drive_history(config, stage, history, work)
+        run.unit_tests = run_unit_tests(config, work / "dbt-unit")
         assert not (work / "must-not-exist.duckdb").exists()
         yield run
 
@@ -532,6 +535,14 @@ def assert_rows_equal(name: str, duck: list[tuple], bq: list[tuple]) -> None:
         assert len(left) == len(right), f"{name} row {index}: column counts differ"
         if not all(_same_value(a, b) for a, b in zip(left, right, strict=True)):
             pytest.fail(f"{name} row {index} differs:\n  duckdb:   {left}\n  bigquery: {right}")
+
+
+def test_the_unit_tests_pass_on_bigquery(bigquery_run: EngineRun) -> None:
+    """The SQL-only variants among them: BigQuery builds no Python model by default."""
+    result = bigquery_run.unit_tests
+    ran = [node for node in result.node_timings if node.startswith("unit_test.")]
+    assert result.success and not result.failures, result.failures
+    assert any(node.endswith("_sql_only") for node in ran) and len(ran) >= 10, ran
 
 
 def test_the_history_is_not_trivial(duckdb_run: EngineRun) -> None:

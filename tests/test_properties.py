@@ -11,7 +11,9 @@ day, source, channel and type add up to the staged image records (issue 15).
 Each history runs with scoring v1 or v2 active (v2 reads obiq scores and user events, whose
 28-day window moves with the run date: events are drawn on the window's edges, and re-delivered).
 
-Sized for the test budget: MAIN_IMAGE_PROPERTY_EXAMPLES (default 8) histories of up to 4 runs.
+Sized for the test budget: MAIN_IMAGE_PROPERTY_EXAMPLES (default 5) random histories plus one
+explicit one, each of up to 4 runs and 3 idempotence runs: about 35 dbt runs. Every CI run draws
+new histories; before changing the selection, run more (e.g. MAIN_IMAGE_PROPERTY_EXAMPLES=50).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from reference import Inputs, apply_changes, select_main_images
 
-EXAMPLES = int(os.environ.get("MAIN_IMAGE_PROPERTY_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("MAIN_IMAGE_PROPERTY_EXAMPLES", "5"))
 START = date(2024, 7, 1)
 HOTELS = [1, 2, 3, 4]
 IMAGE_IDS = list(range(1000, 1012))

@@ -80,17 +80,17 @@ def transform(
     reuse_manifest: bool = False,
     dbt_log: bool = False,
 ) -> None:
-    """dbt build (models, seeds, data tests, unit tests) on the DuckDB file; raises DbtError.
+    """dbt build (models, seeds, data tests; no unit tests) on the DuckDB file; raises DbtError.
 
     `dbt_command="run"` builds seeds and models without the data and unit tests (the
     property tests use it to explore more histories); `reuse_manifest` parses the project
     once per process.
     """
-    from main_image.dbt_runner import run_dbt
+    from main_image.dbt_runner import PIPELINE_BUILD_EXCLUDES, run_dbt
 
-    command = ["build"]
+    command = ["build", *PIPELINE_BUILD_EXCLUDES]
     if dbt_command == "run":
-        command += ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+        command += ["--exclude-resource-type", "test"]
     elif dbt_command != "build":
         raise ValueError(f"dbt_command must be 'build' or 'run', not {dbt_command!r}")
     run_dbt(

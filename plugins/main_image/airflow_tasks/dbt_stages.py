@@ -127,6 +127,8 @@ def stage_operators(config: Any, guard: Any, dbt_vars: dict[str, str]) -> list[A
     from cosmos.constants import InvocationMode
     from cosmos.operators.local import DbtBuildLocalOperator
 
+    from main_image.dbt_runner import PIPELINE_BUILD_EXCLUDES
+
     profile = ProfileConfig(
         profile_name="main_image",
         target_name=config.dbt_target,
@@ -144,6 +146,7 @@ def stage_operators(config: Any, guard: Any, dbt_vars: dict[str, str]) -> list[A
             select=stage.select,
             exclude=stage.exclude,
             indirect_selection="buildable",
+            dbt_cmd_flags=list(PIPELINE_BUILD_EXCLUDES),
             vars=dbt_vars,
             env=config.dbt_env(),
             emit_datasets=False,
