@@ -38,14 +38,15 @@ run: setup ## generate sample data and run the pipeline twice (initial load, lat
 		--scoring-version $(SCORING_VERSION) --shadow-scoring-version "$(SHADOW_SCORING_VERSION)"
 
 # `make test` runs every test file on TEST_WORKERS pytest-xdist workers side by side (a file
-# whole on one worker, so its module fixtures run once; the slowest files start first, see
-# tests/conftest.py). TEST_WORKERS=1 runs them one after another.
+# whole on one worker, so its module fixtures run once; the slowest files start first, in the
+# order of tests/conftest.py, which xdist would otherwise replace by "most tests first").
+# TEST_WORKERS=1 runs them one after another.
 TEST_WORKERS ?= 2
 
 test: setup setup-system setup-bqemulator ## the whole suite: lint, then pipeline, Airflow end to end and BigQuery emulator tests
 	$(MAKE) --no-print-directory lint
 	BQ_EMULATOR_VENV=$(abspath $(BQEMU_VENV)) $(BIN)/python -m pytest -q -p no:cacheprovider \
-		-n $(TEST_WORKERS) --dist loadfile -m "not (airflow and bigquery)" tests/
+		-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not (airflow and bigquery)" tests/
 
 test-python: setup ## pytest without the Airflow and BigQuery parts (conformance, invariants, properties, dbt)
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not airflow and not bigquery" tests/

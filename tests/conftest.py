@@ -60,9 +60,10 @@ def airflow_env(root: Path, **overrides: str) -> dict[str, str]:
 
 
 #: The slowest test files (minutes each: many dbt runs, the emulator, Airflow), in the order
-#: they start. pytest-xdist (``--dist loadfile``) hands the first files out to the workers in
-#: turn, so alternating long ones keeps the workers busy to the end instead of leaving one
-#: file of ten minutes for the last. Files not named keep their order, after these.
+#: they start. pytest-xdist (``--dist loadfile --no-loadscope-reorder``) gives a worker the
+#: next file in this order whenever fewer than three of its tests are pending, so the long files
+#: go first and the short ones fill in at the end, instead of one file of ten minutes running
+#: alone at the end. Files not named keep their order, after these.
 SLOWEST_FIRST = (
     "test_bigquery_emulator.py",
     "test_properties.py",
