@@ -58,3 +58,17 @@
 {% macro bigquery__duplicate_key_lines(relation, candidates) -%}
     select file_seq, line_number from {{ relation }} where line_defect = 'duplicate_key'
 {%- endmacro %}
+
+{#- the rows of `relation` with `has_duplicate_key` (duplicate_key_lines above) -#}
+{% macro flag_duplicate_keys(relation, candidates) -%}
+    select
+        {{ relation }}.*,
+        duplicate_keys.line_number is not null as has_duplicate_key
+    from {{ relation }}
+    left join (
+        {{ duplicate_key_lines(relation, candidates) }}
+    ) as duplicate_keys
+        on
+            {{ relation }}.file_seq = duplicate_keys.file_seq
+            and {{ relation }}.line_number = duplicate_keys.line_number
+{%- endmacro %}

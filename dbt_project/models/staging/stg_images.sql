@@ -31,19 +31,8 @@ fields as (
     }) }}
 ),
 
-duplicate_keys as (
-    {{ duplicate_key_lines('fields', 'is_json_object and json_key_tokens <> json_known_keys') }}
-),
-
 parsed as (
-    select
-        fields.*,
-        duplicate_keys.line_number is not null as has_duplicate_key
-    from fields
-    left join duplicate_keys
-        on
-            fields.file_seq = duplicate_keys.file_seq
-            and fields.line_number = duplicate_keys.line_number
+    {{ flag_duplicate_keys('fields', 'is_json_object and json_key_tokens <> json_known_keys') }}
 ),
 
 {# the timestamps' texts once: parse_iso_timestamp refers to its argument many times #}
