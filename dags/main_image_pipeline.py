@@ -61,6 +61,7 @@ share the one-slot pool `{CONFIG.pool}`. See docs/airflow.md.
     dag_id=orch.PIPELINE_DAG_ID,
     schedule=CONFIG.schedule,
     start_date=CONFIG.start_date.replace(tzinfo=UTC),
+    end_date=CONFIG.end_date.replace(tzinfo=UTC) if CONFIG.end_date else None,
     catchup=CONFIG.catchup,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=12),

@@ -47,6 +47,8 @@ ENV_VARS: dict[str, EnvVar] = {
                                      "export to instead of the exports folder"),
     "MAIN_IMAGE_SCHEDULE": EnvVar("@daily", "cron or preset; `none` = manual only"),
     "MAIN_IMAGE_START_DATE": EnvVar("2024-07-01", "the DAG's start date"),
+    "MAIN_IMAGE_END_DATE": EnvVar("", "the DAG's end date (YYYY-MM-DD): no scheduled run "
+                                  "after it; empty = none"),
     "MAIN_IMAGE_CATCHUP": EnvVar("false", "one run per missed interval"),
     "MAIN_IMAGE_DBT_TARGET": EnvVar("duckdb", "the profiles.yml target and the warehouse every "
                                     "task uses: `duckdb`, `bigquery` or `bq_emulator`"),
@@ -189,6 +191,7 @@ class Config:
     landing_uri: str | None = None
     exports_uri: str | None = None
     bigquery: BigQueryConfig | None = None
+    end_date: datetime | None = None
     #: GCS client for gs:// landing files and exports; None: google.cloud.storage.Client()
     #: (Application Default Credentials) when first needed. Tests pass a stand-in.
     storage_client: Any = field(default=None, compare=False, repr=False)
@@ -196,6 +199,7 @@ class Config:
     @classmethod
     def from_env(cls) -> Config:
         start = date.fromisoformat(env("MAIN_IMAGE_START_DATE") or "2024-07-01")
+        end = env("MAIN_IMAGE_END_DATE")
         target = env("MAIN_IMAGE_DBT_TARGET") or "duckdb"
         bigquery = BigQueryConfig.from_env() if target in BIGQUERY_TARGETS else None
         landing_uri, exports_uri = _gcs_uri("MAIN_IMAGE_LANDING_URI"), _gcs_uri(
@@ -216,6 +220,7 @@ class Config:
             bigquery=bigquery,
             schedule=_schedule(env("MAIN_IMAGE_SCHEDULE")),
             start_date=datetime(start.year, start.month, start.day),
+            end_date=datetime.fromisoformat(end) if end else None,
             catchup=is_true(env("MAIN_IMAGE_CATCHUP")),
             dbt_target=target,
             dbt_project_dir=dbt_project_dir,
