@@ -41,7 +41,7 @@ BIN = Path(sys.executable).parent
 DAG_ID = "main_image_pipeline"
 FEED_FLAGS = {"images": "--images", "image_tags": "--tags", "obiq_scores": "--obiq",
               "main_images": "--main_images", "admin_overrides": "--overrides",
-              "user_events": "--user_events"}
+              "user_events": "--user_events", "stream_drains": "--stream-drains"}
 
 
 def free_port() -> int:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from main_image import landing
-from main_image.settings import FEEDS
+from main_image.settings import LOADED_FEEDS
 
 HOST = "127.0.0.1"
 PROJECT = "main-image-test"
@@ -109,7 +109,7 @@ def running_gcs_server(binary: Path, timeout: float = 30.0) -> Iterator[GcsServe
 def upload_delivery(client: Any, delivery_dir: Path, bucket: str, prefix: str) -> list[str]:
     """``landing.stage_delivery`` for a bucket: ``<prefix>/<feed>/<delivery>-<file>`` objects."""
     uploaded: list[str] = []
-    for feed in FEEDS:
+    for feed in LOADED_FEEDS:
         for path in sorted(path for path in (delivery_dir / feed).glob("*")
                            if path.name.endswith(landing.LANDING_SUFFIXES)):
             name = f"{prefix}/{feed}/{delivery_dir.name}-{path.name}"

@@ -320,6 +320,39 @@ SHADOW_REPORT_SQL = """
     from reporting.rpt_scoring_shadow
     order by invocation_seq
 """
+#: The stream's drain records (an operational feed) and their report.
+STREAM_SQL = {
+    "stream_drains": """
+        select file_seq, line_number, drain_id, group_id, is_follow, started_at, finished_at,
+            topic, topic_partition, messages, files, landed_bytes, relanded_files, offset_resets,
+            lag_before, lag_after, first_offset, last_offset, rejection_reason
+        from staging.stg_stream_drains order by file_seq, line_number
+    """,
+    "stream_lag_daily": """
+        select report_date, topic, topic_partition, drains, messages, files, landed_bytes,
+            relanded_files, offset_resets, max_lag_before, end_of_day_lag
+        from reporting.rpt_stream_lag_daily order by 1, 2, 3
+    """,
+}
+#: Drain records as the lander writes them (main_image.stream.report), plus lines that break
+#: the record's shape.
+STREAM_DRAIN_LINES = [
+    json.dumps({"drain_id": "d1", "group_id": "g", "follow": False,
+                "started_at": "2024-06-30T23:59:00.000001+00:00",
+                "finished_at": "2024-07-01T00:00:01.5+00:00", "topic": "images", "partition": p,
+                "messages": 10 * p, "files": p, "bytes": 1000 * p, "relanded_files": 0,
+                "resets": 0, "lag_before": 10 * p + 3, "lag_after": 3 - p,
+                "first_offset": 0 if p else None, "last_offset": 10 * p - 1 if p else None})
+    for p in range(3)
+] + [
+    json.dumps({"drain_id": "d2", "group_id": "g", "follow": True,
+                "started_at": "2024-07-01T10:00:00+02:00", "finished_at": "2024-07-01T10:30:00Z",
+                "topic": "images", "partition": 1, "messages": 4, "files": 1, "bytes": 400,
+                "relanded_files": 1, "resets": 1, "lag_before": None, "lag_after": 0,
+                "first_offset": 10, "last_offset": 13}),
+    '{"drain_id": "d3", "topic": "images", "partition": -1}',
+    "not json",
+]
 #: The analytics marts (issue 15) and their intermediate models, every column, in key order.
 ANALYTICS_SQL = {
     "images_first_seen": """
@@ -372,6 +405,7 @@ ANALYTICS_SQL = {
 }
 TABLES = {
     **ANALYTICS_SQL,
+    **STREAM_SQL,
     "changes": CHANGES_SQL,
     "snapshot": SNAPSHOT_SQL,
     "rejected": REJECTED_SQL,
@@ -469,6 +503,9 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
         path = result.deliveries[0] / feed / "part-99999-edge-cases.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    drains = result.deliveries[0] / "stream_drains" / "drain-d1.jsonl"
+    drains.parent.mkdir(parents=True, exist_ok=True)
+    drains.write_text("".join(line + "\n" for line in STREAM_DRAIN_LINES), encoding="utf-8")
     for name, content in BYTE_CASES.items():  # bytes no text file can hold
         (result.deliveries[0] / "images" / name).write_bytes(content)
     return History(list(result.deliveries), list(result.as_of_dates))
@@ -577,7 +614,7 @@ def test_changes_and_snapshot_equal(duckdb_run: EngineRun, bigquery_run: EngineR
     "table",
     [
         "rejected", "run_metrics", "images_latest", "tag_versions", "overrides", "engagement",
-        "shadow", "shadow_report", *ANALYTICS_SQL,
+        "shadow", "shadow_report", *ANALYTICS_SQL, *STREAM_SQL,
     ],
 )
 def test_other_tables_equal(duckdb_run: EngineRun, bigquery_run: EngineRun, table: str) -> None:

@@ -20,7 +20,7 @@ from main_image import landing, orchestration
 from main_image.airflow_tasks import consumer, dbt_stages, freshness
 from main_image.engines.duckdb.warehouse import DuckDBWarehouse
 from main_image.runs import RUN_VARIABLES, RunParameters
-from main_image.settings import FEEDS
+from main_image.settings import FEEDS, LOADED_FEEDS
 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
@@ -407,13 +407,13 @@ def test_discover_files_lists_every_feed_in_landing_order(tmp_path: Path) -> Non
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("{}\n")
     found = landing.discover_files(tmp_path)
-    assert set(found) == set(FEEDS)
+    assert set(found) == set(LOADED_FEEDS)  # the drain records too
     assert [p.relative_to(tmp_path).as_posix() for p in found["images"]] == [
         "images/2024-07-02/part-0.jsonl", "images/a.jsonl", "images/b.jsonl",
     ]
     assert [p.name for p in found["image_tags"]] == ["x.ndjson"]
     assert found["obiq_scores"] == []
-    assert landing.discover_files(tmp_path / "missing") == {feed: [] for feed in FEEDS}
+    assert landing.discover_files(tmp_path / "missing") == {feed: [] for feed in LOADED_FEEDS}
 
 
 def test_stage_delivery_keeps_delivery_order(tmp_path: Path) -> None:

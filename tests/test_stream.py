@@ -418,9 +418,10 @@ def test_a_delivery_by_stream_gives_the_snapshot_of_the_same_delivery_by_file(
     broker: Broker, tmp_path: Path
 ) -> None:
     """Generate a delivery, produce its images, drain them, run ``main-image run`` on the landed
-    stream files; the snapshot is the one of the same records delivered as files, computed by
-    the independent reference oracle (tests/reference.py) from the generator's files (one
-    pipeline run instead of two: a dbt build costs most of this test)."""
+    stream files and the drain record; the snapshot is the one of a second run on the same
+    records delivered as files, and the one the independent reference oracle
+    (tests/reference.py) computes from the generator's files. The drain record is a loaded
+    feed: staged, and its messages per partition in rpt_stream_lag_daily."""
     generated = tmp_path / "generated"
     done = subprocess.run([sys.executable, "-m", "main_image.cli", "generate", "--hotels", "25",
                            "--deliveries", "1", "--out", str(generated)], env=ENV,
@@ -441,19 +442,28 @@ def test_a_delivery_by_stream_gives_the_snapshot_of_the_same_delivery_by_file(
                    for line in path.read_text().splitlines() if line]
     assert f"{len(file_images)} messages" in drained.stderr
     tags = delivery / "image_tags" / "*.jsonl"
+
+    def pipeline_snapshot(out: Path, *inputs: str) -> dict[int, tuple[int, str]]:
+        run = subprocess.run(
+            [sys.executable, "-m", "main_image.cli", "run", *inputs, "--tags", str(tags),
+             "--as-of", as_of.isoformat(), "--warehouse", str(out / "warehouse.duckdb"),
+             "--output-snapshot", str(out / "snapshot.jsonl"),
+             "--output-cdc", str(out / "changes.jsonl"),
+             "--output-metrics", str(out / "metrics.json")],
+            env=ENV, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr[-2000:]
+        return {
+            record["key"]["hotel_id"]: (record["value"]["image_id"], record["value"]["cdn_url"])
+            for record in map(json.loads, (out / "snapshot.jsonl").read_text().splitlines())
+        }
+
     out = tmp_path / "run"
-    run = subprocess.run(
-        [sys.executable, "-m", "main_image.cli", "run",
-         "--images", str(landing / naming.STREAM_FOLDER / "*.jsonl"), "--tags", str(tags),
-         "--as-of", as_of.isoformat(), "--warehouse", str(out / "warehouse.duckdb"),
-         "--output-snapshot", str(out / "snapshot.jsonl"),
-         "--output-cdc", str(out / "changes.jsonl"), "--output-metrics", str(out / "metrics.json")],
-        env=ENV, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-2000:]
-    snapshot = {
-        record["key"]["hotel_id"]: (record["value"]["image_id"], record["value"]["cdn_url"])
-        for record in map(json.loads, (out / "snapshot.jsonl").read_text().splitlines())
-    }
+    snapshot = pipeline_snapshot(
+        out, "--images", str(landing / naming.STREAM_FOLDER / "*.jsonl"),
+        "--stream-drains", str(landing / naming.DRAINS_FOLDER / "*.jsonl"))
+    by_file = pipeline_snapshot(tmp_path / "run-files", "--images",
+                                str(delivery / "images" / "*.jsonl"))
+    assert snapshot and snapshot == by_file
     tag_lines = [line for path in sorted((delivery / "image_tags").glob("*.jsonl"))
                  for line in path.read_text().splitlines() if line]
     expected = select_main_images(Inputs(images=file_images, image_tags=tag_lines), as_of)
@@ -463,6 +473,16 @@ def test_a_delivery_by_stream_gives_the_snapshot_of_the_same_delivery_by_file(
     }
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
         raw = [line for (line,) in con.execute("select line from raw.images").fetchall()]
+        staged_drains = con.execute(
+            "select topic_partition, messages, rejection_reason from staging.stg_stream_drains"
+        ).fetchall()
+        lag = con.execute(
+            "select topic_partition, messages, drains, end_of_day_lag"
+            " from reporting.rpt_stream_lag_daily order by topic_partition").fetchall()
+    assert sorted(p for p, _, _ in staged_drains) == [0, 1, 2]
+    assert all(reason is None for _, _, reason in staged_drains)
+    assert sum(messages for _, messages, _ in staged_drains) == len(file_images)
+    assert [(p, m, 1, 0) for p, m, _ in sorted(staged_drains)] == lag
     assert Counter(raw) == expected_lines([line.encode() for line in file_images])
     objects = [line for line in raw if isinstance(_json_or_none(line), dict)]
     assert objects and all(json.loads(line)["channel"] == "stream" for line in objects)

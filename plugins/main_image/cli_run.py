@@ -31,6 +31,8 @@ FEED_FLAGS: dict[str, str] = {
     "overrides": "admin_overrides",
     "obiq": "obiq_scores",
     "user_events": "user_events",
+    # not a contract feed: the stream lander's drain records (main_image.settings)
+    "stream_drains": "stream_drains",
 }
 
 

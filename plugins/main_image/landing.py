@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from main_image import fileio
-from main_image.settings import FEEDS, PROJECT_ROOT
+from main_image.settings import LOADED_FEEDS, PROJECT_ROOT
 
 #: Files of a feed folder that are landed (``.gz``: gzip, decompressed by the loader).
 LANDING_SUFFIXES = (
@@ -50,7 +50,7 @@ def discover_files(
     still being copied as ``.part-00000.jsonl``) and other suffixes are ignored.
     """
     found: dict[str, list[Any]] = {}
-    for feed in FEEDS:
+    for feed in LOADED_FEEDS:
         folder = fileio.join(landing, feed)
         names = [
             name for name in fileio.list_files(folder, storage_client)
@@ -76,7 +76,7 @@ def stage_delivery(delivery_dir: Path, landing_dir: Path) -> list[Path]:
     half a file.
     """
     staged: list[Path] = []
-    for feed in FEEDS:
+    for feed in LOADED_FEEDS:
         source = delivery_dir / feed
         if not source.is_dir():
             continue

@@ -24,6 +24,15 @@ FEEDS: tuple[str, ...] = (
     "user_events",
 )
 
+#: Records the platform itself writes into the landing zone (not contract feeds): loaded like a
+#: feed into raw.<name> (content dedup, file_seq, watermark), staged and reported, but not
+#: counted in a run's metrics. `stream_drains`: one record per partition a stream drain owned
+#: (main_image.stream.report), for the stream's lag per day (rpt_stream_lag_daily).
+OPERATIONAL_FEEDS: tuple[str, ...] = ("stream_drains",)
+
+#: Every folder of the landing zone that is loaded, in load order.
+LOADED_FEEDS: tuple[str, ...] = FEEDS + OPERATIONAL_FEEDS
+
 DEFAULT_SCORING_VERSION = "v1"
 
 #: A callback that reports one line of progress (the CLI prints it to stderr, Airflow logs it).

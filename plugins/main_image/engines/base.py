@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from main_image import faults, fileio
 from main_image.runs import RunParameters
-from main_image.settings import FEEDS, Progress
+from main_image.settings import FEEDS, LOADED_FEEDS, Progress
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class Warehouse(ABC):
             *(
                 create_table(f"raw.{feed}", RAW_LINE_COLUMNS, self.column_clauses("lines"),
                              self.table_suffix("lines", feed))
-                for feed in FEEDS
+                for feed in LOADED_FEEDS
             ),
             create_table("raw.load_manifest", MANIFEST_COLUMNS,
                          self.column_clauses("load_manifest"), self.table_suffix("load_manifest")),
@@ -263,7 +263,7 @@ class Warehouse(ABC):
     ) -> list[LoadedFile]:
         """Load every file, feed by feed (contract order) and by path within a feed."""
         loaded: list[LoadedFile] = []
-        for feed in FEEDS:
+        for feed in LOADED_FEEDS:
             for source in sorted(files_by_feed.get(feed, []), key=_landing_order):
                 result = self.load_file(feed, source, run_id, invocation_seq)
                 loaded.append(result)

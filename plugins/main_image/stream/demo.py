@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     files = discover_files(landing)
     flags = {"images": "--images", "image_tags": "--tags", "obiq_scores": "--obiq",
              "main_images": "--main-images", "admin_overrides": "--overrides",
-             "user_events": "--user-events"}
+             "user_events": "--user-events", "stream_drains": "--stream-drains"}
     run_args = [arg for feed, paths in files.items() for path in paths
                 for arg in (flags[feed], str(path))]
     stream_files = [p for p in files["images"] if STREAM_FOLDER in p.as_posix()]

@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from main_image import fileio
 from main_image.engines.base import LoadedFile
-from main_image.settings import FEEDS
+from main_image.settings import LOADED_FEEDS
 
 if TYPE_CHECKING:
     from main_image.engines.bigquery.warehouse import BigQueryWarehouse
@@ -158,8 +158,8 @@ def load_file(
 ) -> LoadedFile:
     """Load one file of `feed` into raw.<feed> unless its content was loaded before; the lines
     and the manifest row are committed together."""
-    if feed not in FEEDS:
-        raise ValueError(f"unknown feed {feed!r}; expected one of {', '.join(FEEDS)}")
+    if feed not in LOADED_FEEDS:
+        raise ValueError(f"unknown feed {feed!r}; expected one of {', '.join(LOADED_FEEDS)}")
     wh.ensure_raw_layer()
     with open_content(source, wh.storage_client) as handle:
         numbered = number_lines(handle)

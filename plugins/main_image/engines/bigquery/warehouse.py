@@ -22,7 +22,7 @@ from main_image import fileio
 from main_image.engines.base import LoadedFile, Warehouse
 from main_image.engines.bigquery import loader
 from main_image.engines.bigquery.config import BigQueryConfig
-from main_image.settings import FEEDS
+from main_image.settings import LOADED_FEEDS
 
 _LAYER_REFERENCE = re.compile(r"(?<![\w.`])(raw|staging|marts|reporting)\.([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -122,7 +122,7 @@ class BigQueryWarehouse(Warehouse):
             self.client.create_dataset(dataset, exists_ok=True)
         super().ensure_raw_layer()
         # the option follows the configuration also for tables created earlier
-        for feed in FEEDS:
+        for feed in LOADED_FEEDS:
             self.execute(f"alter table raw.{feed} set options "
                          f"(require_partition_filter = {self._require_partition_filter()})")
         self._ready = True

@@ -46,7 +46,7 @@ import pyarrow as pa
 
 from main_image.engines.base import LoadedFile
 from main_image.engines.duckdb.config import raw_line_compression
-from main_image.settings import FEEDS
+from main_image.settings import LOADED_FEEDS
 
 #: Lines are inserted in batches of this many bytes of input.
 CHUNK_BYTES = 64 * 1024 * 1024
@@ -212,8 +212,8 @@ def load_file(
     """Load one file of `feed` into raw.<feed> unless its content was loaded before.
 
     `readers` restricts the readers tried (tests compare them); "python" always applies."""
-    if feed not in FEEDS:
-        raise ValueError(f"unknown feed {feed!r}; expected one of {', '.join(FEEDS)}")
+    if feed not in LOADED_FEEDS:
+        raise ValueError(f"unknown feed {feed!r}; expected one of {', '.join(LOADED_FEEDS)}")
     unknown = set(readers) - set(READERS)
     if unknown:
         raise ValueError(f"unknown readers {sorted(unknown)}; expected some of {READERS}")

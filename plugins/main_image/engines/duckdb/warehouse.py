@@ -17,7 +17,7 @@ import duckdb
 from main_image.engines.base import RAW_LINE_ADDED_COLUMNS, LoadedFile, Warehouse
 from main_image.engines.duckdb import loader
 from main_image.engines.duckdb.config import duckdb_config, raw_line_compression
-from main_image.settings import FEEDS
+from main_image.settings import LOADED_FEEDS
 
 
 class DuckDBWarehouse(Warehouse):
@@ -65,7 +65,7 @@ class DuckDBWarehouse(Warehouse):
     def ensure_raw_layer(self) -> None:
         self.execute("create schema if not exists raw")
         super().ensure_raw_layer()
-        for feed in FEEDS:  # raw tables of an older version gain the newer columns
+        for feed in LOADED_FEEDS:  # raw tables of an older version gain the newer columns
             for column, kind in RAW_LINE_ADDED_COLUMNS:
                 self.execute(f"alter table raw.{feed} add column if not exists {column} {kind}")
 
