@@ -45,6 +45,8 @@ def serving(warehouse: Path, log: Path, timeout: float = 90.0) -> Iterator[str]:
     """The dashboard on a free loopback port until the block ends; yields its URL."""
     port = free_port()
     env = dashboard_environment(warehouse, "duckdb")
+    if not warehouse.is_absolute():  # the sidebar names it as given, not this checkout's path
+        env["MAIN_IMAGE_WAREHOUSE"] = str(warehouse)
     with log.open("wb") as out:
         process = subprocess.Popen(streamlit_command(port, "127.0.0.1"), env=env, stdout=out,
                                    stderr=subprocess.STDOUT)
@@ -129,6 +131,14 @@ def take(url: str, out: Path, shadow_out: Path | None) -> list[tuple[Path, int]]
     return written
 
 
+def shadow_runs(warehouse: Path) -> int:
+    """How many runs of the warehouse have a shadow comparison (the shadow page's content)."""
+    from main_image.dashboard import queries
+    from main_image.dashboard.source import DuckDBSource
+
+    return int(DuckDBSource(warehouse).query(queries.SCORING_SHADOW_RUNS).iloc[0]["shadow_runs"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dashboard-screenshot", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -141,6 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dashboard-screenshot: no warehouse at {args.warehouse}: `make run` first",
               file=sys.stderr)
         return 2
+    if args.shadow_out is not None and not shadow_runs(args.warehouse):
+        print(f"dashboard-screenshot: no shadow comparison in {args.warehouse}, so no "
+              f"{args.shadow_out} (`make run SHADOW_SCORING_VERSION=v2` makes one)",
+              file=sys.stderr)
+        args.shadow_out = None
     with (tempfile.TemporaryDirectory(prefix="dashboard-") as tmp,
           serving(args.warehouse, Path(tmp) / "streamlit.log") as url):
         written = take(url, args.out, args.shadow_out)
