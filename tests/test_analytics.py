@@ -212,6 +212,85 @@ def test_the_dashboard_queries_run(analytics_run: PipelineHarness, tmp_path: Pat
     assert source.query(queries.scoring_shadow(only_first))["run_id"].tolist() == ["run-001"]
 
 
+#: DuckDB column types of the reporting marts as BigQuery types (what dbt-bigquery builds)
+_BIGQUERY_TYPES = {"INTEGER": "INT64", "BIGINT": "INT64", "HUGEINT": "INT64", "DOUBLE": "FLOAT64",
+                   "VARCHAR": "STRING", "DATE": "DATE", "TIMESTAMP": "TIMESTAMP",
+                   "TIMESTAMP WITH TIME ZONE": "TIMESTAMP", "BOOLEAN": "BOOL"}
+
+
+def _plain(value: Any) -> Any:
+    """A cell of either engine's frame as a comparable Python value (DuckDB gives dates as
+    midnight Timestamps and NaN for NULL, BigQuery dates, nullable Int64 and NA)."""
+    import pandas as pd
+
+    if isinstance(value, str):
+        return value
+    if value is None or pd.isna(value):
+        return None
+    if isinstance(value, datetime):  # pandas' Timestamp too: naive UTC, a date at midnight
+        value = value.replace(tzinfo=None)
+        return value.date() if value.time() == datetime.min.time() else value
+    if isinstance(value, float) or type(value).__name__.startswith("float"):
+        return round(float(value), 9)
+    if type(value).__name__.startswith(("int", "uint")):
+        return int(value)
+    return value
+
+
+@pytest.mark.bigquery
+def test_the_dashboard_queries_read_the_same_on_bigquery(analytics_run: PipelineHarness) -> None:
+    """Every page's SQL on the BigQuery emulator gives what it gives on DuckDB: the marts the
+    dashboard reads are copied from the fixture's warehouse (BigQuery types, as dbt-bigquery
+    builds them), then every query of ``all_queries`` runs through both sources. It checks the
+    rendering (backquoted dataset), the types and the BigQuery client path; the emulator
+    executes on DuckDB and accepts some DuckDB-only syntax (``count(*) filter``,
+    ``list_value``), so the query text keeps to what both engines have."""
+    import re
+
+    from main_image.dashboard import queries
+    from main_image.dashboard.source import DuckDBSource, SourceConfig, open_source
+    from main_image.dev.bq_emulator import emulator_available, running_emulator
+
+    if not emulator_available():
+        pytest.skip("BigQuery emulator venv .venv-bqemulator missing: `make setup-bqemulator`")
+    filters = queries.Filters(start=date(2024, 6, 1), end=date(2024, 7, 31))
+    sqls = queries.all_queries(filters)
+    tables = sorted({name for sql in sqls for name in re.findall(r"\{reporting\}\.(\w+)", sql)})
+    assert "rpt_scoring_shadow" in tables
+    duck = DuckDBSource(analytics_run.warehouse)
+    with running_emulator(timeout=120) as emulator:
+        bigquery = open_source(SourceConfig.from_env({
+            "MAIN_IMAGE_DBT_TARGET": "bq_emulator",
+            "MAIN_IMAGE_BQ_EMULATOR_ENDPOINT": emulator.endpoint,
+            "MAIN_IMAGE_BQ_EMULATOR_PROJECT": emulator.project,
+        }))
+        client = bigquery.client()
+        dataset = f"{emulator.project}.reporting"
+        client.create_dataset(dataset)
+        for table in tables:
+            columns = analytics_run.query(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = 'reporting' and table_name = ? order by ordinal_position",
+                [table])
+            ddl = ", ".join(f"{name} {_BIGQUERY_TYPES[kind]}" for name, kind in columns)
+            client.query(f"create table `{dataset}`.{table} ({ddl})").result()
+            rows = [
+                {name: value.isoformat() if isinstance(value, date) else value
+                 for (name, _), value in zip(columns, row, strict=True)}
+                for row in analytics_run.query(f"select * from reporting.{table}")
+            ]
+            if rows:
+                assert not client.insert_rows_json(f"{dataset}.{table}", rows)
+        for sql in sqls:
+            on_duckdb, on_bigquery = duck.query(sql), bigquery.query(sql)
+            assert list(on_duckdb.columns) == list(on_bigquery.columns), sql
+            duck_rows = [tuple(map(_plain, row)) for row in on_duckdb.itertuples(index=False)]
+            bq_rows = [tuple(map(_plain, row)) for row in on_bigquery.itertuples(index=False)]
+            assert duck_rows == bq_rows, sql
+    shadow = duck.query(queries.scoring_shadow(filters))
+    assert len(shadow) == 2, "the fixture's two shadow runs were compared"
+
+
 def _shadow_page_notes(warehouse: Path, monkeypatch: pytest.MonkeyPatch,
                        dates: tuple[date, date] | None = None) -> list[str]:
     """The notes (st.info) of the page on ``warehouse``, run in-process by Streamlit's AppTest
