@@ -7,7 +7,7 @@ tests/analytics_fixtures.py; the expected figures are worked out from those line
 
 from __future__ import annotations
 
-import os
+import json
 import shutil
 import socket
 import subprocess
@@ -31,13 +31,18 @@ from analytics_fixtures import (
 )
 from conftest import PipelineHarness
 
+SHADOW_VERSION = "v2"
+
 
 @pytest.fixture(scope="module")
 def analytics_run(tmp_path_factory: pytest.TempPathFactory) -> PipelineHarness:
     root = tmp_path_factory.mktemp("analytics")
     harness = PipelineHarness(root=root, warehouse=root / "warehouse.duckdb")
+    # v2 in shadow beside the active v1: rpt_scoring_shadow gets a row per run for the
+    # dashboard's page (nothing of the shadow version is published)
     for number, (delivery, as_of) in enumerate(zip(DELIVERIES, AS_OF, strict=True), start=1):
-        harness.run(harness.write_files(f"d{number}", delivery), as_of)
+        harness.run(harness.write_files(f"d{number}", delivery), as_of,
+                    shadow_scoring_version=SHADOW_VERSION)
     return harness
 
 
@@ -195,6 +200,138 @@ def test_the_dashboard_queries_run(analytics_run: PipelineHarness, tmp_path: Pat
     images = source.query(queries.images_processed(filters))
     assert set(images["source"]) == {"acme"} and images["records_received"].sum() == 5
     assert all(frame is not None for frame in frames)
+    shadow = source.query(queries.scoring_shadow(filters))
+    assert shadow["run_id"].tolist() == ["run-002", "run-001"]  # the latest first
+    assert set(shadow["shadow_scoring_version"]) == {SHADOW_VERSION}
+    assert shadow["hotels_compared"].tolist() == [
+        count for (count,) in analytics_run.query(
+            "select hotels_compared from reporting.rpt_scoring_shadow "
+            "order by invocation_seq desc")]
+    # the date filter applies to the runs' as_of
+    only_first = queries.Filters(start=AS_OF[0], end=AS_OF[0])
+    assert source.query(queries.scoring_shadow(only_first))["run_id"].tolist() == ["run-001"]
+
+
+#: DuckDB column types of the reporting marts as BigQuery types (what dbt-bigquery builds)
+_BIGQUERY_TYPES = {"INTEGER": "INT64", "BIGINT": "INT64", "HUGEINT": "INT64", "DOUBLE": "FLOAT64",
+                   "VARCHAR": "STRING", "DATE": "DATE", "TIMESTAMP": "TIMESTAMP",
+                   "TIMESTAMP WITH TIME ZONE": "TIMESTAMP", "BOOLEAN": "BOOL"}
+
+
+def _plain(value: Any) -> Any:
+    """A cell of either engine's frame as a comparable Python value (DuckDB gives dates as
+    midnight Timestamps and NaN for NULL, BigQuery dates, nullable Int64 and NA)."""
+    import pandas as pd
+
+    if isinstance(value, str):
+        return value
+    if value is None or pd.isna(value):
+        return None
+    if isinstance(value, datetime):  # pandas' Timestamp too: naive UTC, a date at midnight
+        value = value.replace(tzinfo=None)
+        return value.date() if value.time() == datetime.min.time() else value
+    if isinstance(value, float) or type(value).__name__.startswith("float"):
+        return round(float(value), 9)
+    if type(value).__name__.startswith(("int", "uint")):
+        return int(value)
+    return value
+
+
+@pytest.mark.bigquery
+def test_the_dashboard_queries_read_the_same_on_bigquery(analytics_run: PipelineHarness) -> None:
+    """Every page's SQL on the BigQuery emulator gives what it gives on DuckDB: the marts the
+    dashboard reads are copied from the fixture's warehouse (BigQuery types, as dbt-bigquery
+    builds them), then every query of ``all_queries`` runs through both sources. It checks the
+    rendering (backquoted dataset), the types and the BigQuery client path; the emulator
+    executes on DuckDB and accepts some DuckDB-only syntax (``count(*) filter``,
+    ``list_value``), so the query text keeps to what both engines have."""
+    import re
+
+    from main_image.dashboard import queries
+    from main_image.dashboard.source import DuckDBSource, SourceConfig, open_source
+    from main_image.dev.bq_emulator import emulator_available, running_emulator
+
+    if not emulator_available():
+        pytest.skip("BigQuery emulator venv .venv-bqemulator missing: `make setup-bqemulator`")
+    filters = queries.Filters(start=date(2024, 6, 1), end=date(2024, 7, 31))
+    sqls = queries.all_queries(filters)
+    tables = sorted({name for sql in sqls for name in re.findall(r"\{reporting\}\.(\w+)", sql)})
+    assert "rpt_scoring_shadow" in tables
+    duck = DuckDBSource(analytics_run.warehouse)
+    with running_emulator(timeout=120) as emulator:
+        bigquery = open_source(SourceConfig.from_env({
+            "MAIN_IMAGE_DBT_TARGET": "bq_emulator",
+            "MAIN_IMAGE_BQ_EMULATOR_ENDPOINT": emulator.endpoint,
+            "MAIN_IMAGE_BQ_EMULATOR_PROJECT": emulator.project,
+        }))
+        client = bigquery.client()
+        dataset = f"{emulator.project}.reporting"
+        client.create_dataset(dataset)
+        for table in tables:
+            columns = analytics_run.query(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = 'reporting' and table_name = ? order by ordinal_position",
+                [table])
+            ddl = ", ".join(f"{name} {_BIGQUERY_TYPES[kind]}" for name, kind in columns)
+            client.query(f"create table `{dataset}`.{table} ({ddl})").result()
+            rows = [
+                {name: value.isoformat() if isinstance(value, date) else value
+                 for (name, _), value in zip(columns, row, strict=True)}
+                for row in analytics_run.query(f"select * from reporting.{table}")
+            ]
+            if rows:
+                assert not client.insert_rows_json(f"{dataset}.{table}", rows)
+        for sql in sqls:
+            on_duckdb, on_bigquery = duck.query(sql), bigquery.query(sql)
+            assert list(on_duckdb.columns) == list(on_bigquery.columns), sql
+            duck_rows = [tuple(map(_plain, row)) for row in on_duckdb.itertuples(index=False)]
+            bq_rows = [tuple(map(_plain, row)) for row in on_bigquery.itertuples(index=False)]
+            assert duck_rows == bq_rows, sql
+    shadow = duck.query(queries.scoring_shadow(filters))
+    assert len(shadow) == 2, "the fixture's two shadow runs were compared"
+
+
+def _shadow_page_notes(warehouse: Path, monkeypatch: pytest.MonkeyPatch,
+                       dates: tuple[date, date] | None = None) -> list[str]:
+    """The notes (st.info) of the page on ``warehouse``, run in-process by Streamlit's AppTest
+    (no server, no browser): what the Scoring shadow tab says when it has nothing to show."""
+    import streamlit as st
+    from main_image.dashboard.launch import APP
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("MAIN_IMAGE_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("MAIN_IMAGE_DBT_TARGET", "duckdb")
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    try:
+        app = AppTest.from_file(str(APP), default_timeout=60).run()
+        if dates is not None:
+            app = app.date_input[0].set_value(dates).run()
+        assert not app.exception, app.exception
+        return [note.value for note in app.info]
+    finally:
+        st.cache_resource.clear()
+        st.cache_data.clear()
+
+
+def test_the_shadow_page_says_how_to_get_a_report(analytics_run: PipelineHarness,
+                                                  tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
+    # no run had a shadow version: the page says how to get one instead of failing
+    empty = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(analytics_run.warehouse, empty)
+    with duckdb.connect(str(empty)) as con:
+        con.execute("delete from reporting.rpt_scoring_shadow")
+    notes = _shadow_page_notes(empty, monkeypatch)
+    assert any("make run SHADOW_SCORING_VERSION=v2" in note
+               and "--shadow-scoring-version v2" in note for note in notes), notes
+    # shadow runs exist, but none as of the chosen dates: the page says which dates have one
+    before = _shadow_page_notes(analytics_run.warehouse, monkeypatch,
+                                dates=(date(2024, 6, 28), date(2024, 6, 29)))
+    assert any("2 run(s) have one, as of 2024-07-01 to 2024-07-03" in note
+               for note in before), before
 
 
 # --- the dashboard in a real browser (Debian's chromium driven by Playwright) ----------------
@@ -290,9 +427,32 @@ def test_dashboard_shows_the_warehouse_figures(analytics_run: PipelineHarness,
     [(received,)] = analytics_run.query(
         "select sum(records_received) from reporting.rpt_images_processed_daily")
     assert _metric(page, "Image records received") == received
-    screenshot = os.environ.get("MAIN_IMAGE_DASHBOARD_SCREENSHOT")
-    if screenshot:  # docs/dashboard.png: MAIN_IMAGE_DASHBOARD_SCREENSHOT=docs/dashboard.png
-        page.screenshot(path=screenshot)
+    # (docs/dashboard.png comes from the demo warehouse: `make dashboard-screenshot`)
+
+
+def test_dashboard_shows_the_shadow_report(analytics_run: PipelineHarness, dashboard_url: str,
+                                           browser_page: Any) -> None:
+    page = browser_page
+    page.goto(dashboard_url)
+    page.get_by_role("tab", name="Scoring shadow").click()
+    panel = page.locator('[data-testid="stTabPanel"]:visible')
+    # the latest run is the one shown first
+    [(run_id, compared, changed, sample)] = analytics_run.query(
+        "select run_id, hotels_compared, hotels_changed, sample_hotels "
+        "from reporting.rpt_scoring_shadow order by invocation_seq desc limit 1")
+    assert compared > 0, "the fixture's shadow run compared no hotel: the check would be void"
+    assert _metric(panel, "Hotels compared") == compared
+    assert _metric(panel, "Main image would change") == changed
+    versions = panel.locator('[data-testid="stMetric"]', has_text="Versions")
+    assert versions.locator('[data-testid="stMetricValue"]').inner_text() == (
+        f"v1 vs {SHADOW_VERSION}")
+    assert run_id in panel.get_by_role("combobox", name="Run").input_value()
+    # both charts (hotels per run, score deltas per run) have drawn
+    charts = panel.locator('[data-testid="stVegaLiteChart"]')
+    for index in range(2):
+        charts.nth(index).locator("canvas, svg").first.wait_for()
+    heading = f"Sample of the hotels that would change ({len(json.loads(sample))} of {changed})"
+    panel.get_by_text(heading).wait_for()
 
 
 def test_dashboard_says_so_while_a_run_holds_the_warehouse(

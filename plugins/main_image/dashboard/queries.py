@@ -142,11 +142,32 @@ DUPLICATE_GROUPS = """
 """
 
 
+def scoring_shadow(filters: Filters) -> str:
+    """The shadow report's runs in the date range (by their as_of), the latest first;
+    sample_hotels is a JSON array (text) on both engines, parsed by the page."""
+    return f"""
+        select invocation_seq, run_id, as_of, scoring_version, shadow_scoring_version,
+            hotels_compared, hotels_changed, candidates_compared, score_delta_mean,
+            score_delta_min, score_delta_p10, score_delta_p50, score_delta_p90, score_delta_max,
+            sample_hotels
+        from {{reporting}}.rpt_scoring_shadow
+        where {filters.days("as_of")}
+        order by invocation_seq desc
+    """
+
+
+#: every run's shadow comparison, whatever the dates (an empty page says how to get one)
+SCORING_SHADOW_RUNS = """
+    select count(*) as shadow_runs, min(as_of) as first_as_of, max(as_of) as last_as_of
+    from {reporting}.rpt_scoring_shadow
+"""
+
+
 def all_queries(filters: Filters) -> Sequence[str]:
     """Every query of the page (the tests run them all on both engines)."""
     return (
         DATE_BOUNDS, SOURCES, run_metrics(filters), images_processed(filters),
         rejected_records(filters), search_terms(filters), searches_per_day(filters),
         reported_images(filters), top_cameras(), IMAGE_FORMATS, uploads_per_day(filters),
-        DUPLICATE_GROUPS,
+        DUPLICATE_GROUPS, scoring_shadow(filters), SCORING_SHADOW_RUNS,
     )
