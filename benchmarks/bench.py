@@ -76,7 +76,7 @@ FEED_FLAGS = {
 }
 STAGES_RE = re.compile(r"run \S+: done \((?P<stages>[^)]*)\)")
 STAGE_RE = re.compile(r"(\w+) ([0-9.]+)s")
-DBT_TOTAL_RE = re.compile(r"dbt build: (\d+) nodes in ([0-9.]+)s")
+DBT_TOTAL_RE = re.compile(r"dbt build[^:\n]*: (\d+) nodes in ([0-9.]+)s")
 SKIPPED_RE = re.compile(r"transform: skipped, nothing to do: (.*)")
 DBT_NODE_RE = re.compile(r"dbt \[\s*\d+\] (\S+)\s+(\S+) \(([0-9.]+)s\)")
 
