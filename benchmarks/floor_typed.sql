@@ -2,7 +2,8 @@
 -- read_json parses each line straight into typed columns (a value that does not fit its type is
 -- NULL, ignore_errors); beyond that only plain comparisons, the cheapest that still reject
 -- the lines the generator breaks without breaking their types (an id out of range, a URL without
--- its scheme, a probability above 1, an empty tag, a malformed or mixed tag version): no JSON
+-- its scheme, is_active a string, a probability above 1, an empty tag, a malformed or mixed tag
+-- version; DuckDB reads the string "yes" as a BOOLEAN true, so is_active is read as text): no JSON
 -- type inspection, no regular expression over every line, no raw layer, no rejected records.
 -- It keeps only what the winners need: the latest record per image (landing order), the highest
 -- tag version's record, the top tag, the v1 score and the rank. bench.py fills in {{ images }},
@@ -18,7 +19,7 @@ image_lines as (
         format = 'newline_delimited', ignore_errors = true,
         columns = {
             hotel_id: 'BIGINT', image_id: 'BIGINT', cdn_url: 'VARCHAR', width: 'BIGINT',
-            height: 'BIGINT', created_at: 'TIMESTAMPTZ', is_active: 'BOOLEAN'
+            height: 'BIGINT', created_at: 'TIMESTAMPTZ', is_active: 'VARCHAR'
         })
     where
         hotel_id >= 1
@@ -26,7 +27,7 @@ image_lines as (
         and (starts_with(cdn_url, 'https://') or starts_with(cdn_url, 'http://'))
         and width >= 0
         and height >= 0
-        and is_active is not null
+        and is_active in ('true', 'false')
         and created_at is not null
 ),
 
@@ -102,7 +103,7 @@ scored as (
     from latest_images as images
     left join top_tags on images.image_id = top_tags.image_id
     left join tag_priorities on top_tags.top_tag = tag_priorities.tag
-    where images.is_active
+    where images.is_active = 'true'
 )
 
 select hotel_id, image_id, cdn_url
