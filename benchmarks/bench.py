@@ -1,6 +1,7 @@
 """Benchmark of the main-image pipeline on DuckDB: full, incremental and no-input runs.
 
     python benchmarks/bench.py --size s          # `make bench BENCH_SIZE=s`
+    python benchmarks/bench.py --size task-100k  # the original task's format, 100k hotels
     python benchmarks/bench.py --size l --delete-data
 
 For one size it
@@ -8,9 +9,13 @@ For one size it
      `change_fraction` of the hotels), cached under --data-dir between invocations;
   2. runs the pipeline three times on a fresh warehouse, each run a separate `main-image run`
      process: full (delivery 1), incremental (delivery 2, the next day), no input (same day);
-  3. runs the floor: one hand-written DuckDB query over the delivery-1 landing files that
-     computes the winners of the full run, and checks it selects exactly the pipeline's
-     snapshot (a wrong floor is worthless: the script fails when they differ);
+     the task sizes (`task-100k`, `task-300k`: `main-image generate --format task`, one delivery
+     of images, tags and main images) run full and no input only;
+  3. runs the two floors, each one hand-written DuckDB query over the delivery-1 landing files
+     that computes the winners of the full run: floor.sql validates like staging does,
+     floor_typed.sql reads typed columns and validates nothing (the fastest selection); each
+     must select exactly the pipeline's snapshot (a wrong floor is worthless: the script fails
+     when one differs);
   4. prints a table and writes one JSON object per measurement to --results-dir.
 
 Wall time is measured around the process; peak memory is the highest summed RSS of the
@@ -40,7 +45,11 @@ from typing import Any
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
-FLOOR_SQL = Path(__file__).resolve().parent / "floor.sql"
+#: floor measurement -> its query
+FLOORS = {
+    "floor": Path(__file__).resolve().parent / "floor.sql",
+    "floor_typed": Path(__file__).resolve().parent / "floor_typed.sql",
+}
 
 #: size -> (hotels, change_fraction of delivery 2)
 SIZES: dict[str, tuple[int, float]] = {
@@ -48,7 +57,11 @@ SIZES: dict[str, tuple[int, float]] = {
     "s": (20_000, 0.01),
     "m": (200_000, 0.01),
     "l": (1_000_000, 0.01),
+    # the original task's format (main-image generate --format task): one delivery
+    "task-100k": (100_000, 0.0),
+    "task-300k": (300_000, 0.0),
 }
+TASK_FEEDS = ("images", "image_tags", "main_images")
 START_DATE = date(2024, 7, 1)
 SEED = 42
 
@@ -63,7 +76,8 @@ FEED_FLAGS = {
 }
 STAGES_RE = re.compile(r"run \S+: done \((?P<stages>[^)]*)\)")
 STAGE_RE = re.compile(r"(\w+) ([0-9.]+)s")
-DBT_TOTAL_RE = re.compile(r"dbt build: (\d+) nodes in ([0-9.]+)s")
+DBT_TOTAL_RE = re.compile(r"dbt build[^:\n]*: (\d+) nodes in ([0-9.]+)s")
+SKIPPED_RE = re.compile(r"transform: skipped, nothing to do: (.*)")
 DBT_NODE_RE = re.compile(r"dbt \[\s*\d+\] (\S+)\s+(\S+) \(([0-9.]+)s\)")
 
 
@@ -158,7 +172,16 @@ def count_lines(paths: list[Path]) -> int:
     return total
 
 
+def is_task_size(size: str) -> bool:
+    return size.startswith("task-")
+
+
 def delivery_files(delivery: Path) -> dict[str, list[Path]]:
+    """The landing files of a delivery folder (<feed>/*.jsonl), or of the task's format
+    (images.jsonl, image_tags.jsonl, main_images.jsonl in the folder itself)."""
+    if (delivery / "images.jsonl").is_file():
+        return {feed: [delivery / f"{feed}.jsonl"] for feed in TASK_FEEDS
+                if (delivery / f"{feed}.jsonl").is_file()}
     files: dict[str, list[Path]] = {}
     for feed in FEED_FLAGS:
         parts = sorted((delivery / feed).glob("*.jsonl"))
@@ -171,21 +194,28 @@ def ensure_data(size: str, hotels: int, change_fraction: float, data_dir: Path,
                 env: dict[str, str], results: list[Measurement], args: argparse.Namespace) -> Path:
     """Generate the size's landing data unless a complete copy with the same config exists."""
     out = data_dir / size
-    config = {"hotels": hotels, "seed": SEED, "deliveries": 2, "change_fraction": change_fraction,
-              "start_date": START_DATE.isoformat()}
+    task = is_task_size(size)
+    config = {"hotels": hotels, "seed": SEED, "deliveries": 1 if task else 2,
+              "change_fraction": change_fraction, "start_date": START_DATE.isoformat(),
+              "format": "task" if task else "deliveries"}
     marker = out / "generated.json"
     if marker.exists() and json.loads(marker.read_text()).get("config") == config:
         print(f"[bench] {size}: reusing landing data in {out}", file=sys.stderr)
         return out
     shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, "-m", "main_image.cli", "generate", "--hotels", str(hotels),
-               "--seed", str(SEED), "--out", str(out), "--deliveries", "2",
-               "--change-fraction", str(change_fraction), "--start-date", START_DATE.isoformat()]
+               "--seed", str(SEED), "--start-date", START_DATE.isoformat()]
+    if task:  # the three files in delivery-01/ itself
+        command += ["--format", "task", "--out", str(out / "delivery-01")]
+    else:
+        command += ["--out", str(out), "--deliveries", "2",
+                    "--change-fraction", str(change_fraction)]
     print(f"[bench] {size}: generating {hotels:,} hotels into {out}", file=sys.stderr)
     before = loadavg()
     seconds, cpu, peak, _ = measure(command, env, args.work_dir / size / "logs" / "generate.log")
-    lines = count_lines(sorted(out.glob("delivery-*/*/*.jsonl")))
-    size_bytes = sum(p.stat().st_size for p in out.glob("delivery-*/*/*.jsonl"))
+    generated = sorted({*out.glob("delivery-*/*/*.jsonl"), *out.glob("delivery-*/*.jsonl")})
+    lines = count_lines(generated)
+    size_bytes = sum(p.stat().st_size for p in generated)
     results.append(Measurement(
         size, "generate", hotels, round(seconds, 2), round(cpu, 2), round(peak / 2**20, 1), lines,
         round(lines / seconds), before, loadavg(), output={"bytes": size_bytes},
@@ -272,6 +302,10 @@ def pipeline_run(kind: str, size: str, hotels: int, warehouse: Path, work: Path,
     if match:
         stages = {name: float(value) for name, value in STAGE_RE.findall(match.group("stages"))}
     stages["startup_and_other"] = round(seconds - sum(stages.values()), 2)
+    profile = dbt_profile(stderr, run_id, Path(env["DBT_TARGET_PATH"]))
+    skipped = SKIPPED_RE.search(stderr)
+    if skipped:  # transform_skip: no dbt build (its reason)
+        profile = {"skipped": skipped.group(1)}
     metrics = json.loads((outputs / "metrics.json").read_text(encoding="utf-8"))
     changes = count_lines([outputs / "changes.jsonl"])
     snapshot = count_lines([outputs / "snapshot.jsonl"])
@@ -279,7 +313,7 @@ def pipeline_run(kind: str, size: str, hotels: int, warehouse: Path, work: Path,
     return Measurement(
         size, kind, hotels, round(seconds, 2), round(cpu, 2), round(peak / 2**20, 1), lines,
         round(lines / seconds) if lines else None, before, after, stages,
-        dbt_profile(stderr, run_id, Path(env["DBT_TARGET_PATH"])),
+        profile,
         {"changes": changes, "snapshot": snapshot, "metrics": metrics,
          "warehouse_bytes": warehouse_bytes},
         settings, machine, started_at, command,
@@ -287,24 +321,26 @@ def pipeline_run(kind: str, size: str, hotels: int, warehouse: Path, work: Path,
 
 
 def floor_run(size: str, hotels: int, data: Path, work: Path, as_of: date, env: dict[str, str],
-              settings: dict[str, Any], machine: dict[str, Any], snapshot: Path) -> Measurement:
-    """The floor query in its own process (so its RSS is real), then the check against the
-    pipeline's snapshot of the full run."""
-    winners = work / "floor_winners.parquet"
+              settings: dict[str, Any], machine: dict[str, Any], snapshot: Path,
+              kind: str = "floor") -> Measurement:
+    """A floor query (``FLOORS[kind]``) in its own process (so its RSS is real), then the check
+    against the pipeline's snapshot of the full run."""
+    winners = work / f"{kind}_winners.parquet"
     command = [sys.executable, str(Path(__file__).resolve()), "--floor-query",
+               "--floor-sql", str(FLOORS[kind]),
                "--data", str(data / "delivery-01"), "--as-of", as_of.isoformat(),
                "--floor-out", str(winners)]
     files = delivery_files(data / "delivery-01")
     lines = count_lines(files.get("images", []) + files.get("image_tags", []))
-    print(f"[bench] {size}: floor query ({lines:,} image and tag lines)", file=sys.stderr)
+    print(f"[bench] {size}: {kind} query ({lines:,} image and tag lines)", file=sys.stderr)
     before = loadavg()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    seconds, cpu, peak, output = measure(command, env, work / "logs" / "floor.log")
+    seconds, cpu, peak, output = measure(command, env, work / "logs" / f"{kind}.log")
     after = loadavg()
     query_seconds = json.loads(output.strip().splitlines()[-1])["query_seconds"]
-    check = compare_winners(winners, snapshot)
+    check = compare_winners(winners, snapshot, kind)
     return Measurement(
-        size, "floor", hotels, round(seconds, 2), round(cpu, 2), round(peak / 2**20, 1), lines,
+        size, kind, hotels, round(seconds, 2), round(cpu, 2), round(peak / 2**20, 1), lines,
         round(lines / seconds), before, after, {"query": query_seconds},
         output={"winners": check["winners"], "matches_snapshot": check["matches"]},
         settings=settings, machine=machine, started_at=started_at, command=command,
@@ -321,8 +357,8 @@ def duckdb_settings_sql(threads: str, memory_limit: str, temp_dir: str) -> list[
     ]
 
 
-def floor_query(data: Path, as_of: date, out: Path) -> None:
-    """Child process of the floor measurement: run floor.sql, write the winners."""
+def floor_query(data: Path, as_of: date, out: Path, floor_sql: Path = FLOORS["floor"]) -> None:
+    """Child process of a floor measurement: run the floor's query, write the winners."""
     import duckdb
 
     files = delivery_files(data)
@@ -334,7 +370,7 @@ def floor_query(data: Path, as_of: date, out: Path) -> None:
     ):
         con.execute(statement)
     listing = lambda feed: "[" + ", ".join(f"'{p}'" for p in files.get(feed, [])) + "]"  # noqa: E731
-    sql = (FLOOR_SQL.read_text(encoding="utf-8")
+    sql = (floor_sql.read_text(encoding="utf-8")
            .replace("{{ images }}", listing("images"))
            .replace("{{ image_tags }}", listing("image_tags"))
            .replace("{{ as_of }}", as_of.isoformat()))
@@ -344,7 +380,7 @@ def floor_query(data: Path, as_of: date, out: Path) -> None:
     print(json.dumps({"query_seconds": round(seconds, 2)}))
 
 
-def compare_winners(winners: Path, snapshot: Path) -> dict[str, Any]:
+def compare_winners(winners: Path, snapshot: Path, kind: str = "floor") -> dict[str, Any]:
     """The floor's winners must equal the full run's snapshot (image id and URL per hotel)."""
     import duckdb
 
@@ -368,7 +404,7 @@ def compare_winners(winners: Path, snapshot: Path) -> dict[str, Any]:
     floor_rows, snapshot_rows, only_floor, only_snapshot = diff
     if only_floor or only_snapshot:
         raise AssertionError(
-            f"the floor query disagrees with the pipeline's snapshot: {floor_rows} floor winners, "
+            f"the {kind} query disagrees with the pipeline's snapshot: {floor_rows} floor winners, "
             f"{snapshot_rows} snapshot rows, {only_floor} only in the floor, "
             f"{only_snapshot} only in the snapshot"
         )
@@ -379,22 +415,55 @@ def compare_winners(winners: Path, snapshot: Path) -> dict[str, Any]:
 
 
 def print_table(results: list[Measurement]) -> None:
-    header = (f"{'size':<5} {'measurement':<12} {'hotels':>10} {'input lines':>12} "
+    header = (f"{'size':<9} {'measurement':<12} {'hotels':>10} {'input lines':>12} "
               f"{'wall s':>8} {'CPU s':>7} {'peak RSS MB':>11} {'lines/s':>10} {'load':>5}  stages")
     print(header)
     print("-" * len(header))
     for m in results:
         stages = ", ".join(f"{k} {v:.1f}" for k, v in m.stages.items())
         rate = f"{m.rows_per_second:,}" if m.rows_per_second else "-"
-        print(f"{m.size:<5} {m.kind:<12} {m.hotels:>10,} {m.input_lines:>12,} "
+        print(f"{m.size:<9} {m.kind:<12} {m.hotels:>10,} {m.input_lines:>12,} "
               f"{m.wall_seconds:>8.1f} {m.cpu_seconds:>7.1f} {m.peak_rss_mb:>11,.0f} {rate:>10} "
               f"{m.loadavg_before:>5.1f}  {stages}")
     by_kind = {m.kind: m for m in results}
-    if {"full", "incremental", "no_input", "floor"} <= by_kind.keys():
-        full = by_kind["full"].wall_seconds
-        print(f"incremental/full = {by_kind['incremental'].wall_seconds / full:.3f} "
-              f"(target <= 0.1); no_input = {by_kind['no_input'].wall_seconds:.1f}s; "
-              f"full/floor = {full / by_kind['floor'].wall_seconds:.2f} (target <= 3)")
+    full = by_kind.get("full")
+    if full is not None:
+        print_profile(full)
+        ratios = []
+        if "incremental" in by_kind:
+            ratios.append(f"incremental/full = "
+                          f"{by_kind['incremental'].wall_seconds / full.wall_seconds:.3f}")
+        if "no_input" in by_kind:
+            no_input = by_kind["no_input"]
+            skipped = " (dbt skipped)" if no_input.dbt.get("skipped") else ""
+            ratios.append(f"no_input = {no_input.wall_seconds:.1f}s{skipped}")
+        for kind, target in (("floor_typed", 6), ("floor", 3)):
+            if kind in by_kind:
+                floor = by_kind[kind]
+                ratios.append(f"full/{kind} = {full.wall_seconds / floor.wall_seconds:.2f} "
+                              f"(target <= {target}; query only "
+                              f"{full.wall_seconds / floor.stages['query']:.2f})")
+        print("; ".join(ratios))
+
+
+def print_profile(full: Measurement, top: int = 25) -> None:
+    """The full run's stages and its dbt models by execution time (run_results.json)."""
+    print(f"\nfull run: {', '.join(f'{k} {v:.2f}s' for k, v in full.stages.items())}")
+    dbt = full.dbt
+    models = dbt.get("models", {})
+    if not models:
+        return
+    in_nodes = sum(models.values()) + dbt.get("tests_seconds", 0.0)
+    print(f"dbt: {dbt.get('nodes', '?')} nodes, {dbt.get('seconds', 0.0):.2f}s "
+          f"(source {dbt.get('source')}); models {sum(models.values()):.2f}s, "
+          f"{dbt.get('tests', 0)} tests {dbt.get('tests_seconds', 0.0):.2f}s, outside nodes "
+          f"{dbt.get('seconds', 0.0) - in_nodes:.2f}s")
+    for name, seconds in list(models.items())[:top]:
+        print(f"  {seconds:>7.3f}s  {name.removeprefix('model.main_image.')}")
+    rest = list(models.values())[top:]
+    if rest:
+        print(f"  {sum(rest):>7.3f}s  {len(rest)} other nodes")
+    print()
 
 
 def write_results(results: list[Measurement], results_dir: Path) -> None:
@@ -431,19 +500,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure the pipeline of another checkout (e.g. a git worktree of "
                         "an older commit): its plugins/ and dbt_project/")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["full", "incremental", "no_input", "floor"])
+                        choices=["full", "incremental", "no_input", *FLOORS])
     # internal: the floor query's child process
     parser.add_argument("--scoring-version", default="v1", help="active scoring version")
     parser.add_argument("--shadow-scoring-version", default=None,
                         help="also rank with this version (rpt_scoring_shadow)")
     parser.add_argument("--floor-query", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--floor-sql", type=Path, default=FLOORS["floor"], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--as-of", help=argparse.SUPPRESS)
     parser.add_argument("--floor-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.floor_query:
-        floor_query(args.data, date.fromisoformat(args.as_of), args.floor_out)
+        floor_query(args.data, date.fromisoformat(args.as_of), args.floor_out, args.floor_sql)
         return 0
 
     hotels, change_fraction = SIZES[args.size]
@@ -492,15 +562,18 @@ def main(argv: list[str] | None = None) -> int:
         ("incremental", day2, delivery_files(data / "delivery-02")),
         ("no_input", day2, {}),
     ]
+    if is_task_size(size):  # one delivery: the no-input run follows the full run, same day
+        plan = [("full", day1, delivery_files(data / "delivery-01")), ("no_input", day1, {})]
     try:
         for kind, as_of, files in plan:
             if kind in args.skip:
                 continue
             results.append(pipeline_run(kind, size, hotels, warehouse, work, as_of, files, env,
                                         settings, machine))
-        if "floor" not in args.skip and "full" not in args.skip:
-            results.append(floor_run(size, hotels, data, work, day1, env, settings, machine,
-                                     work / "exports" / "full" / "snapshot.jsonl"))
+        for kind in FLOORS:
+            if kind not in args.skip and "full" not in args.skip:
+                results.append(floor_run(size, hotels, data, work, day1, env, settings, machine,
+                                         work / "exports" / "full" / "snapshot.jsonl", kind))
     finally:
         if results:
             write_results(results, args.results_dir)

@@ -197,6 +197,8 @@ def command_run(args: argparse.Namespace) -> int:
     timings = ", ".join(
         f"{stage} {seconds:.1f}s" for stage, seconds in result.stage_seconds.items()
     )
-    progress(f"run {run_id}: done ({timings})")
+    decision = result.transform_decision
+    skipped = f"; dbt skipped: {decision.reason}" if decision and not decision.run_dbt else ""
+    progress(f"run {run_id}: done ({timings}){skipped}")
     print(json.dumps(result.metrics), flush=True)
     return 0

@@ -6,6 +6,9 @@
 The CLI calls ``run_pipeline`` (all four in one process); the DAG's tasks call ``register``,
 ``land`` and ``exports.publish`` through ``main_image.orchestration``, with Cosmos running dbt
 between them. Every rule about runs lives in these functions and in ``exports``.
+
+``run_pipeline`` leaves dbt out when it provably has nothing to do (``transform_skip``: no file
+landed and no hotel's ranking can move with the run's parameters); the DAG always runs dbt.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from main_image import faults
+from main_image import faults, transform_skip
 from main_image.engines import LoadedFile, Warehouse, open_warehouse
 from main_image.exports import OutputPaths, Published, finish_interrupted_publications, publish
 from main_image.runs import RunParameters, dbt_variables
@@ -34,6 +37,8 @@ class RunResult:
     loaded: list[LoadedFile]
     stage_seconds: dict[str, float] = field(default_factory=dict)
     published: Published | None = None
+    #: whether dbt ran, and why (transform_skip.Decision); None: not decided (always ran)
+    transform_decision: transform_skip.Decision | None = None
 
 
 def register(wh: Warehouse, params: RunParameters, progress: Progress | None = None) -> int:
@@ -79,12 +84,14 @@ def transform(
     dbt_command: str = "build",
     reuse_manifest: bool = False,
     dbt_log: bool = False,
+    fingerprint: str | None = None,
 ) -> None:
     """dbt build (models, seeds, data tests; no unit tests) on the DuckDB file; raises DbtError.
 
     `dbt_command="run"` builds seeds and models without the data and unit tests (the
     property tests use it to explore more histories); `reuse_manifest` parses the project
-    once per process.
+    once per process. `fingerprint` (``transform_skip.project_fingerprint``, taken before dbt
+    started) is recorded with the attempt, for the next run's decision.
     """
     from main_image.dbt_runner import PIPELINE_BUILD_EXCLUDES, run_dbt
 
@@ -104,6 +111,8 @@ def transform(
     )
     with open_warehouse(warehouse_path, None) as wh:
         wh.mark_selection_completed(invocation_seq)
+        if fingerprint is not None:
+            transform_skip.record_build(wh, invocation_seq, fingerprint)
     faults.reached("selected")
 
 
@@ -125,8 +134,18 @@ def run_pipeline(
     timings["land"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    transform(warehouse_path, params, invocation_seq, progress, dbt_command, reuse_manifest,
-              dbt_log)
+    fingerprint = transform_skip.project_fingerprint()
+    with open_warehouse(warehouse_path, None) as wh:
+        decision = transform_skip.decide(wh, params, invocation_seq, loaded, fingerprint)
+        if not decision.run_dbt:
+            transform_skip.complete_without_dbt(wh, params, invocation_seq)
+    if progress:
+        progress(decision.message())
+    if decision.run_dbt:
+        transform(warehouse_path, params, invocation_seq, progress, dbt_command, reuse_manifest,
+                  dbt_log, fingerprint)
+    else:
+        faults.reached("selected")
     timings["transform"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -135,4 +154,4 @@ def run_pipeline(
     timings["publish"] = time.perf_counter() - started
 
     return RunResult(params.run_id, invocation_seq, published.metrics, outputs, loaded, timings,
-                     published)
+                     published, decision)
