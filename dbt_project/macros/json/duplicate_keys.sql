@@ -59,7 +59,10 @@
     select file_seq, line_number from {{ relation }} where line_defect = 'duplicate_key'
 {%- endmacro %}
 
-{#- the rows of `relation` with `has_duplicate_key` (duplicate_key_lines above) -#}
+{#- the rows of `relation` with `has_duplicate_key` (duplicate_key_lines above). `relation`
+    is read twice: make it a materialized CTE (cte_materialized()), or DuckDB inlines it into
+    both readers and parses every line's JSON twice (stg_images at 1.2M lines: 12.0 s -> 6.5 s
+    on one thread). -#}
 {% macro flag_duplicate_keys(relation, candidates) -%}
     select
         {{ relation }}.*,

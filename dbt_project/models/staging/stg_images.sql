@@ -9,7 +9,7 @@ source as (
     {{ new_raw_lines(source('raw', 'images')) }}
 ),
 
-fields as (
+fields as {{ cte_materialized() }} (
     {{ select_json_fields('source', 'line', {
         'hotel_id_json': '$.hotel_id',
         'image_id_json': '$.image_id',

@@ -9,7 +9,7 @@ source as (
     {{ new_raw_lines(source('raw', 'main_images')) }}
 ),
 
-fields as (
+fields as {{ cte_materialized() }} (
     {{ select_json_fields('source', 'line', {
         'hotel_id_json': '$.key.hotel_id',
         'value_json': '$.value',

@@ -9,7 +9,7 @@ source as (
     {{ new_raw_lines(source('raw', 'obiq_scores')) }}
 ),
 
-fields as (
+fields as {{ cte_materialized() }} (
     {{ select_json_fields('source', 'line', {
         'image_id_json': '$.image_id',
         'obiq_score_json': '$.obiq_score',

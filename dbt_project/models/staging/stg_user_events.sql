@@ -11,7 +11,7 @@ source as (
     {{ new_raw_lines(source('raw', 'user_events')) }}
 ),
 
-fields as (
+fields as {{ cte_materialized() }} (
     {{ select_json_fields('source', 'line', {
         'event_id_json': '$.event_id',
         'event_type_json': '$.event_type',
