@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -342,12 +339,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 RENDER_TIMEOUT_MS = 120_000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def chromium() -> str:
     path = shutil.which("chromium")
@@ -361,36 +352,13 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def dashboard_url(analytics_run: PipelineHarness, chromium: str,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from main_image.dashboard.launch import dashboard_environment, streamlit_command
+    from main_image.dev.dashboard_screenshot import serving
 
-    port = _free_port()
-    env = dashboard_environment(analytics_run.warehouse, "duckdb")
-    env["MAIN_IMAGE_DASHBOARD_CACHE_SECONDS"] = "1"  # the busy test must see the lock
     log = tmp_path_factory.mktemp("dashboard") / "streamlit.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(streamlit_command(port, "127.0.0.1"), env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, f"streamlit exited: {log.read_text()}"
-            assert time.monotonic() < deadline, f"streamlit not ready: {log.read_text()}"
-            time.sleep(0.5)
+    # the busy test must see the lock: the page's query cache lasts one second
+    with serving(analytics_run.warehouse, log,
+                 extra_env={"MAIN_IMAGE_DASHBOARD_CACHE_SECONDS": "1"}) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -41,10 +41,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(warehouse: Path, log: Path, timeout: float = 90.0) -> Iterator[str]:
-    """The dashboard on a free loopback port until the block ends; yields its URL."""
+def serving(warehouse: Path, log: Path, timeout: float = 90.0,
+            extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """The dashboard on a free loopback port until the block ends; yields its URL. Also the
+    browser tests' server (tests/test_analytics.py), which adds `extra_env`."""
     port = free_port()
-    env = dashboard_environment(warehouse, "duckdb")
+    env = {**dashboard_environment(warehouse, "duckdb"), **(extra_env or {})}
     if not warehouse.is_absolute():  # the sidebar names it as given, not this checkout's path
         env["MAIN_IMAGE_WAREHOUSE"] = str(warehouse)
     with log.open("wb") as out:
