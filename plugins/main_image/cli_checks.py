@@ -136,6 +136,29 @@ def known_scoring_versions(project_dir: Path = DBT_PROJECT_DIR) -> set[str]:
     return set(re.findall(r"['\"]([A-Za-z0-9_.-]+)['\"]\s*:\s*\{", body))
 
 
+def check_database_url(url: str | None) -> None:
+    """The serving copy's database: a SQLAlchemy URL of SQLite or PostgreSQL (exit 2 before
+    anything is landed), and for SQLite a folder that can hold the file."""
+    if url is None:
+        return
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UsageError("--database-url: not a SQLAlchemy URL (sqlite:///FILE or "
+                         "postgresql+psycopg://...)") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise UsageError(f"--database-url: {parsed.get_backend_name()} is not supported "
+                         "(sqlite or postgresql)")
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        folder = Path(parsed.database).expanduser().resolve().parent
+        existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK):
+            raise UsageError(f"--database-url: cannot create the database in {folder}")
+
+
 def check_scoring_versions(versions: Iterable[tuple[str, str | None]]) -> None:
     """Each (flag, version) names a registered version."""
     known = known_scoring_versions()

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from main_image.cli_checks import (
     UsageError,
+    check_database_url,
     check_output,
     check_pins,
     check_scoring_versions,
@@ -72,6 +74,15 @@ def add_run_arguments(run: argparse.ArgumentParser) -> None:
         dest="output_metrics",
         type=Path,
         help="run metrics (one JSON object); default exports/<run_id>/metrics.json",
+    )
+    run.add_argument(
+        "--database-url",
+        "--database_url",
+        dest="database_url",
+        default=os.environ.get("MAIN_IMAGE_DATABASE_URL") or None,
+        metavar="URL",
+        help="the image service's database (SQLAlchemy URL): publication also updates its "
+        "serving copy (default: $MAIN_IMAGE_DATABASE_URL; unset: no serving copy)",
     )
     run.add_argument(
         "--verbose",
@@ -166,6 +177,7 @@ def _run_request(args: argparse.Namespace) -> tuple[Any, dict[str, list[Path]], 
                        ("--output_metrics", outputs.metrics)):
         check_output(flag, Path(path))
     check_warehouse(args.warehouse)
+    check_database_url(args.database_url)
     params = RunParameters(
         run_id=run_id,
         as_of=as_of,
@@ -188,7 +200,7 @@ def command_run(args: argparse.Namespace) -> int:
         with exclusive_run(args.warehouse, run_id, args.wait):
             progress(f"run {run_id}: as_of={params.as_of} warehouse={args.warehouse}")
             result = run_pipeline(args.warehouse, params, files_by_feed, outputs, progress,
-                                  dbt_log=args.verbose)
+                                  dbt_log=args.verbose, serving_url=args.database_url)
             for warning in unmatched_pins(args.warehouse, params.tag_version_pin,
                                           params.obiq_version_pin):
                 warn(warning)

@@ -115,7 +115,10 @@ ENV_VARS: dict[str, EnvVar] = {
     "MAIN_IMAGE_PUBLIC_BASE_URL": EnvVar("http://127.0.0.1:8000", "service: the base of "
                                          "`cdn_url` and `upload_url`"),
     "MAIN_IMAGE_DATABASE_URL": EnvVar("sqlite:///<repo>/service/service.db",
-                                      "service: SQLAlchemy URL of its database"),
+                                      "service: SQLAlchemy URL of its database, also the "
+                                      "serving copy that publication updates; the pipeline "
+                                      "(`run --database-url`, the publish task) updates it "
+                                      "only when set"),
     "MAIN_IMAGE_BLOB_URI": EnvVar("<repo>/service/blobs", "service: image bytes, a folder or "
                                   "`gs://bucket[/prefix]`"),
     "MAIN_IMAGE_MAX_FILE_BYTES": EnvVar("20971520", "service: size limit of one uploaded file"),
@@ -195,6 +198,8 @@ class Config:
     exports_uri: str | None = None
     bigquery: BigQueryConfig | None = None
     end_date: datetime | None = None
+    #: the image service's database: the publish task updates its serving copy; None: no copy
+    serving_database_url: str | None = None
     #: GCS client for gs:// landing files and exports; None: google.cloud.storage.Client()
     #: (Application Default Credentials) when first needed. Tests pass a stand-in.
     storage_client: Any = field(default=None, compare=False, repr=False)
@@ -224,6 +229,7 @@ class Config:
             schedule=_schedule(env("MAIN_IMAGE_SCHEDULE")),
             start_date=datetime(start.year, start.month, start.day),
             end_date=datetime.fromisoformat(end) if end else None,
+            serving_database_url=env("MAIN_IMAGE_DATABASE_URL") or None,
             catchup=is_true(env("MAIN_IMAGE_CATCHUP")),
             dbt_target=target,
             dbt_project_dir=dbt_project_dir,

@@ -57,14 +57,23 @@ _DELIVERY = """
     )
 """
 
-#: The change records a run's export holds (parameters: invocation_seq, invocation_seq, run_id).
-CHANGES_QUERY = _DELIVERY + """
-    select changes.hotel_id, changes.image_id, changes.cdn_url
+_RUN_CHANGES = """
     from marts.fct_main_image_changes as changes
     inner join delivery on changes.invocation_seq = delivery.invocation_seq
     where delivery.delivered_to = ?
     order by changes.invocation_seq, changes.hotel_id
 """
+
+#: The change records a run's export holds (parameters: invocation_seq, invocation_seq, run_id).
+CHANGES_QUERY = _DELIVERY + """
+    select changes.hotel_id, changes.image_id, changes.cdn_url
+""" + _RUN_CHANGES
+
+#: The same records, in the same order, with their change type: what the serving copy's change
+#: log holds (main_image/serving_publish.py).
+SERVING_CHANGES_QUERY = _DELIVERY + """
+    select changes.change_type, changes.hotel_id, changes.image_id, changes.cdn_url
+""" + _RUN_CHANGES
 
 #: The change records the attempt delivers, this time or when it was published before
 #: (parameters: invocation_seq three times).
@@ -148,9 +157,13 @@ def publish(
     invocation_seq: int,
     outputs: OutputPaths,
     progress: Progress | None = None,
+    serving_url: str | None = None,
 ) -> Published:
     """Mark the selection completed, write changes / snapshot / metrics (metrics last) unless
-    they already hold this publication, and mark the attempt exported."""
+    they already hold this publication, and mark the attempt exported; then, with
+    ``serving_url`` (the image service's database), bring its serving copy up to date
+    (main_image/serving_publish.py). A serving copy that cannot be written fails the call after
+    the files are published: the next publication copies what it missed."""
     wh.mark_selection_completed(invocation_seq)
     location = outputs.location("changes").rsplit("/", 1)[0]
     this_attempt = _count_this_attempt(wh, invocation_seq)
@@ -169,6 +182,11 @@ def publish(
     wh.mark_exported(invocation_seq)
     if progress:
         _report(progress, run_id, invocation_seq, published)
+    if serving_url:
+        from main_image.serving_publish import publish_serving
+
+        faults.reached("serving")
+        publish_serving(wh, serving_url, progress)
     return published
 
 

@@ -10,6 +10,8 @@ lookup). The points, in the order a run reaches them:
 * ``export-written-<name>``  the hidden copy of ``changes``/``snapshot``/``metrics`` written
 * ``export-renamed-<name>``  that file renamed into place (``export-renamed-metrics``: the
   publication is whole but the attempt is not yet marked exported)
+* ``serving``         the attempt exported, before the serving copy is written (with
+  ``--database-url``): the next publication copies what it missed
 
 Actions: ``exit`` (default; ``os._exit(137)``, like SIGKILL: no cleanup, no flush), ``raise``
 (``InjectedFault``, a failed run: in-process tests use it) and ``pause=<seconds>`` (sleep, then

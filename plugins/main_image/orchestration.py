@@ -259,7 +259,8 @@ def publish_attempt(config: Config, run_id: str, invocation_seq: int) -> Publish
     A reader waits for ``metrics.json`` (or for the publish task's asset event)."""
     outputs = OutputPaths.in_folder(config.export_location(run_id))
     with config.open_warehouse() as wh:
-        published = pipeline.publish(wh, run_id, invocation_seq, outputs, log.info)
+        published = pipeline.publish(wh, run_id, invocation_seq, outputs, log.info,
+                                     config.serving_database_url)
     return published
 
 

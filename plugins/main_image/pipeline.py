@@ -125,6 +125,7 @@ def run_pipeline(
     dbt_command: str = "build",
     reuse_manifest: bool = False,
     dbt_log: bool = False,
+    serving_url: str | None = None,
 ) -> RunResult:
     """One whole run; a failure leaves nothing published and is healed by the next run."""
     timings: dict[str, float] = {}
@@ -150,7 +151,7 @@ def run_pipeline(
 
     started = time.perf_counter()
     with open_warehouse(warehouse_path, None) as wh:
-        published = publish(wh, params.run_id, invocation_seq, outputs, progress)
+        published = publish(wh, params.run_id, invocation_seq, outputs, progress, serving_url)
     timings["publish"] = time.perf_counter() - started
 
     return RunResult(params.run_id, invocation_seq, published.metrics, outputs, loaded, timings,

@@ -130,6 +130,90 @@ class StatsDay(Base):
     uploads: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+
+class ServingMainImage(Base):
+    """The serving copy of a hotel's published main image and why it won (one row per hotel)."""
+
+    __tablename__ = "serving_main_images"
+
+    hotel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    image_id: Mapped[int] = mapped_column(BigInteger)
+    cdn_url: Mapped[str] = mapped_column(Text)
+    selection_source: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+    score_terms: Mapped[str | None] = mapped_column(Text)  # a JSON object
+    margin: Mapped[float | None] = mapped_column(Float)
+    scoring_version: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(String(250))
+    as_of: Mapped[date] = mapped_column(Date)
+    invocation_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class ServingCandidate(Base):
+    """Every image the serving copy has seen as a candidate, and whether it still is one."""
+
+    __tablename__ = "serving_candidates"
+
+    image_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hotel_id: Mapped[int] = mapped_column(BigInteger)
+    image_rank: Mapped[int | None] = mapped_column(Integer)  # null: no longer a candidate
+
+    __table_args__ = (Index("ix_serving_candidates_hotel_id", "hotel_id"),)
+
+
+class ServingChange(Base):
+    """The change log the frontend polls: change_id is the emission order (the cursor)."""
+
+    __tablename__ = "serving_changes"
+    __table_args__: ClassVar[tuple[object, ...]] = (
+        Index("uq_serving_changes_run_position", "run_id", "run_position", unique=True),
+        {"sqlite_autoincrement": True},
+    )
+
+    change_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(250))
+    run_position: Mapped[int] = mapped_column(Integer)  # its line in the run's changes export
+    change_type: Mapped[str] = mapped_column(String(16))
+    hotel_id: Mapped[int] = mapped_column(BigInteger)
+    image_id: Mapped[int | None] = mapped_column(BigInteger)
+    cdn_url: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ServingRun(Base):
+    """How far each published run is copied: its changes (a count) and its latest attempt."""
+
+    __tablename__ = "serving_runs"
+
+    run_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    invocation_seq: Mapped[int] = mapped_column(BigInteger)
+    changes: Mapped[int] = mapped_column(Integer)
+    synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ServingState(Base):
+    """Named watermarks of the serving copy (``explanations``: the last attempt copied)."""
+
+    __tablename__ = "serving_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    invocation_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class OverrideAudit(Base):
+    """Every override set or cleared through the API: who, when, what, from which address."""
+
+    __tablename__ = "override_audit"
+    __table_args__: ClassVar[dict[str, bool]] = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    hotel_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    image_id: Mapped[int | None] = mapped_column(BigInteger)  # null: cleared
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    landing_file: Mapped[str] = mapped_column(Text)
+
 def utc(value: datetime | None) -> datetime | None:
     """SQLite returns naive datetimes; everything stored is UTC."""
     if value is None:

@@ -68,18 +68,19 @@ def enqueue(session: Session, image: Image, cdn_url: str) -> None:
 
 class LandingWriter(ABC):
     @abstractmethod
-    def write(self, name: str, data: bytes) -> None:
-        """Make ``<landing>/images/<name>`` appear whole; an existing file is left as it is."""
+    def write(self, name: str, data: bytes, feed: str = FEED) -> None:
+        """Make ``<landing>/<feed>/<name>`` appear whole; an existing file is left as it is."""
 
 
 class LocalLanding(LandingWriter):
     def __init__(self, root: Path | str) -> None:
-        self.folder = Path(root) / FEED
+        self.root = Path(root)
 
-    def write(self, name: str, data: bytes) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.folder / name
-        aside = self.folder / f".{name}.partial"  # hidden: the loader ignores it
+    def write(self, name: str, data: bytes, feed: str = FEED) -> None:
+        folder = self.root / feed
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / name
+        aside = folder / f".{name}.partial"  # hidden: the loader ignores it
         with aside.open("wb") as handle:
             handle.write(data)
             handle.flush()
@@ -92,10 +93,10 @@ class GcsLanding(LandingWriter):
         bucket, self.prefix = split_gs_uri(uri)
         self.bucket = (client or gcs_client()).bucket(bucket)
 
-    def write(self, name: str, data: bytes) -> None:
+    def write(self, name: str, data: bytes, feed: str = FEED) -> None:
         from google.api_core.exceptions import PreconditionFailed
 
-        path = "/".join(part for part in (self.prefix, FEED, name) if part)
+        path = "/".join(part for part in (self.prefix, feed, name) if part)
         with contextlib.suppress(PreconditionFailed):  # drained before a crash: same records
             self.bucket.blob(path).upload_from_string(
                 data, content_type="application/x-ndjson", if_generation_match=0

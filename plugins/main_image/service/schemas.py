@@ -131,6 +131,99 @@ class Stats(BaseModel):
     uploads_per_day: list[DayCount]
 
 
+class MainImage(BaseModel):
+    """A hotel's published main image and why it won (from the serving copy)."""
+
+    hotel_id: int
+    image_id: int
+    cdn_url: str
+    selection_source: Annotated[
+        str | None, Field(description="auto (rank 1), admin (an override) or feed")
+    ]
+    score: float | None
+    scoring_version: str
+    run_id: Annotated[str, Field(description="the run that last recomputed the hotel")]
+    as_of: Annotated[date, Field(description="the date score and terms were computed for")]
+    score_terms: Annotated[
+        dict[str, float | None] | None,
+        Field(description="the scoring version's terms of the score (s_res, s_ar, s_fresh, "
+              "s_tag for v1)"),
+    ]
+    margin: Annotated[
+        float | None,
+        Field(description="score minus the best other candidate's; null when alone"),
+    ]
+    candidate_image_ids: Annotated[
+        list[int], Field(description="the hotel's candidates, best first")
+    ]
+
+
+class OverrideRequest(BaseModel):
+    image_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    set_by: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+            description="who sets it: printable text, not only spaces",
+        ),
+    ]
+
+    @field_validator("image_id", mode="before")
+    @classmethod
+    def json_integer(cls, value: Any) -> Any:
+        if isinstance(value, str | bool):
+            raise ValueError("must be a JSON integer")
+        return value
+
+    @field_validator("set_by", mode="before")
+    @classmethod
+    def json_string(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError("must be a JSON string")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text") from None
+        return value
+
+
+class Override(BaseModel):
+    """An override as recorded in the landing zone; the next pipeline run applies it."""
+
+    hotel_id: int
+    image_id: Annotated[int | None, Field(description="null: the override is cleared")]
+    set_by: str
+    set_at: datetime
+    applies: Annotated[str, Field(description="when it takes effect")] = "at the next run"
+
+
+class ChangeKey(BaseModel):
+    hotel_id: int
+
+
+class ChangeValue(BaseModel):
+    image_id: int
+    cdn_url: str
+
+
+class Change(BaseModel):
+    change_id: Annotated[int, Field(description="emission order, increasing")]
+    run_id: str
+    change_type: Annotated[str, Field(description="new, updated or deleted")]
+    key: ChangeKey
+    value: Annotated[ChangeValue | None, Field(description="null for deleted")]
+
+
+class ChangePage(BaseModel):
+    changes: list[Change]
+    next_cursor: Annotated[
+        str, Field(description="pass as `after` to get what follows (also when this page is "
+                   "empty: poll with it)")
+    ]
+
+
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """The documented error answers of an operation (all with the `Error` body)."""
     return {code: {"model": Error} for code in codes}
