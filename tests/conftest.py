@@ -112,6 +112,8 @@ class PipelineHarness:
     warehouse: Path
     dbt_command: str = "build"
     runs: list[Any] = field(default_factory=list)
+    #: the image service's database: publication also writes its serving copy
+    serving_url: str | None = None
 
     def write_files(self, name: str, feeds: dict[str, list[str]]) -> dict[str, list[Path]]:
         """Write one delivery: a file per feed, lines as given (empty feeds are skipped)."""
@@ -144,6 +146,7 @@ class PipelineHarness:
             OutputPaths(out / "changes.jsonl", out / "snapshot.jsonl", out / "metrics.json"),
             dbt_command=self.dbt_command,
             reuse_manifest=True,
+            serving_url=self.serving_url,
         )
         self.runs.append(result)
         return result
@@ -166,3 +169,34 @@ def read_jsonl(path: Path) -> list[dict]:
 @pytest.fixture
 def harness(tmp_path: Path) -> Iterator[PipelineHarness]:
     yield PipelineHarness(root=tmp_path, warehouse=tmp_path / "warehouse.duckdb")
+
+
+def serving_main_images(url: str) -> dict[int, tuple[int, str]]:
+    """The serving copy's main images (what GET /v1/hotels/{id}/main-image answers from)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("select hotel_id, image_id, cdn_url from serving_main_images")).all()
+    finally:
+        engine.dispose()
+    return {hotel_id: (image_id, cdn_url) for hotel_id, image_id, cdn_url in rows}
+
+
+def serving_feed(url: str) -> list[dict]:
+    """The serving copy's change log from the start, in the changes export's shape."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text(
+                "select hotel_id, image_id, cdn_url from serving_changes order by change_id"
+            )).all()  # fmt: skip
+    finally:
+        engine.dispose()
+    return [{"key": {"hotel_id": hotel_id},
+             "value": None if image_id is None else {"image_id": image_id, "cdn_url": cdn_url}}
+            for hotel_id, image_id, cdn_url in rows]  # fmt: skip

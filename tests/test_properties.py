@@ -6,7 +6,10 @@ overrides arriving late; main_images corrections; malformed lines) run at dates 
 the independent reference's full selection (convergence), replaying the exports must give the
 snapshot (replay), and at the end a rerun, a re-delivery and a full-refresh run must emit no
 change (idempotence; incremental == full rebuild). After every run, the images processed per
-day, source, channel and type add up to the staged image records (issue 15).
+day, source, channel and type add up to the staged image records (issue 15). The image service's
+serving copy, which every publication updates, must answer the snapshot's main images after
+every run, and its change feed read from the start must be the runs' changes exports one after
+the other (issue 13).
 
 Each history runs with scoring v1 or v2 active (v2 reads obiq scores and user events, whose
 28-day window moves with the run date: events are drawn on the window's edges, and re-delivered).
@@ -25,7 +28,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from analytics_fixtures import assert_images_processed_conserved
-from conftest import PipelineHarness, read_jsonl
+from conftest import PipelineHarness, read_jsonl, serving_feed, serving_main_images
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from reference import Inputs, apply_changes, select_main_images
@@ -275,7 +278,9 @@ V2_HISTORY = [
 def test_random_histories_keep_the_invariants(history: list[dict], scoring_version: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        harness = PipelineHarness(root=root, warehouse=root / "warehouse.duckdb", dbt_command="run")
+        serving = f"sqlite:///{root / 'service.db'}"
+        harness = PipelineHarness(root=root, warehouse=root / "warehouse.duckdb", dbt_command="run",
+                                  serving_url=serving)  # fmt: skip
         inputs = Inputs()
         replayed: dict[int, tuple[int, str]] = {}
         as_of = START
@@ -311,6 +316,8 @@ def test_random_histories_keep_the_invariants(history: list[dict], scoring_versi
             exported: dict[int, tuple[int, str]] = {}
             apply_changes(exported, result.outputs.snapshot.read_text().splitlines())
             assert exported == snapshot
+            # the image service's serving copy answers the same main images
+            assert serving_main_images(serving) == snapshot, f"serving copy after run {number}"
             # the images processed per day and source add up to the staged image records
             assert_images_processed_conserved(harness)
 
@@ -333,3 +340,8 @@ def test_random_histories_keep_the_invariants(history: list[dict], scoring_versi
         assert read_jsonl(full.outputs.changes) == []
         assert harness.snapshot() == final
         assert_images_processed_conserved(harness)
+        # the change feed from cursor zero is every run's changes export, in order
+        exported_changes = [change for run in harness.runs
+                            for change in read_jsonl(run.outputs.changes)]  # fmt: skip
+        assert serving_feed(serving) == exported_changes
+        assert serving_main_images(serving) == final

@@ -18,7 +18,8 @@ def photo(width: int, height: int, seed: int) -> Image.Image:
         image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     if seed % 3 == 0:
         image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-    noise = Image.effect_noise((width, height), 40).convert("RGB")
+    # seeded noise (Image.effect_noise draws from an unseeded generator: hashes would vary)
+    noise = Image.frombytes("L", (width, height), rng.randbytes(width * height)).convert("RGB")
     return Image.blend(image, noise, 0.25)
 
 
