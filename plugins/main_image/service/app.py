@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 
 from main_image.service import db, migrations, outbox
 from main_image.service.blobs import BlobStore, open_store
-from main_image.service.routers import admin, partners, public, serving
+from main_image.service.routers import admin, admin_page, partners, public, serving
 from main_image.service.routers.deps import Services
 from main_image.service.settings import Settings
 
@@ -83,7 +83,7 @@ def create_app(
     app.state.settings = settings
     app.state.services = build_services(settings, blobs, landing)
     for router in (public.router, partners.router, admin.router, serving.readers,
-                   serving.overrides):
+                   serving.overrides, admin_page.router):
         app.include_router(router)
     app.add_exception_handler(RequestValidationError, validation_error)
     return app
