@@ -35,7 +35,8 @@ $(STAMP): requirements.txt pyproject.toml
 run: setup ## generate sample data and run the pipeline twice (initial load, later delivery) on DuckDB
 	$(BIN)/python -m main_image.dev.demo --hotels $(SAMPLE_HOTELS) --sample-dir $(SAMPLE_DIR) \
 		--warehouse $(WAREHOUSE) --exports $(EXPORTS) \
-		--scoring-version $(SCORING_VERSION) --shadow-scoring-version "$(SHADOW_SCORING_VERSION)"
+		--scoring-version $(SCORING_VERSION) --shadow-scoring-version "$(SHADOW_SCORING_VERSION)" \
+		--database-url "sqlite:///$(abspath $(SERVICE_DIR))/service.db"
 
 # `make test` runs every test file on TEST_WORKERS pytest-xdist workers side by side (a file
 # whole on one worker, so its module fixtures run once; the slowest files start first, in the

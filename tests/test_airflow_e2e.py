@@ -30,7 +30,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import airflow_env
+from conftest import airflow_env, serving_feed, serving_main_images
 from main_image import landing, orchestration
 from main_image.settings import FEEDS
 
@@ -144,7 +144,9 @@ class E2E:
         with (self.root / f"{name}.log").open("w") as log:
             self.running[name] = subprocess.Popen(
                 [sys.executable, "-c", REFERENCE, json.dumps([self.references[name]])],
-                stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=REPO,
+                stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
+                # its own warehouse, and not the DAG's serving copy
+                env={k: v for k, v in self.env.items() if k != "MAIN_IMAGE_DATABASE_URL"},
             )
 
     def reference_snapshot(self, name: str) -> list[dict[str, Any]]:
@@ -255,6 +257,7 @@ def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
         MAIN_IMAGE_EXPORTS_DIR=str(root / "exports"),
         MAIN_IMAGE_DBT_MANIFEST=str(root / "dbt_target" / "manifest.json"),
         MAIN_IMAGE_RETRIES="0",  # a failure fails the run at once (no retry delay)
+        MAIN_IMAGE_DATABASE_URL=f"sqlite:///{root / 'service.db'}",  # the serving copy
     )
 
     # The reference: `main-image run` in fresh warehouses, in the background meanwhile.
@@ -328,6 +331,10 @@ def test_dags_test_exports_the_first_delivery(e2e: E2E) -> None:
     expected = replay(initial_main_images(e2e),
                       read_jsonl(e2e.root / "reference-day1" / "changes.jsonl"))
     assert replay(initial_main_images(e2e), outputs["changes"]) == expected
+    # the publish task also wrote the image service's serving copy
+    serving = f"sqlite:///{e2e.root / 'service.db'}"
+    assert serving_feed(serving) == outputs["changes"]
+    assert serving_main_images(serving) == as_map(outputs["snapshot"])
     e2e.start_reference("reference-day3")  # needed by the last test; runs meanwhile
 
     # the export assets were updated, each event naming its file
@@ -357,6 +364,9 @@ def test_clearing_and_rerunning_a_finished_run_changes_nothing(e2e: E2E) -> None
     attempts = e2e.query("select invocation_seq, exported_at is not null from raw.pipeline_runs "
                          "where run_id = ? order by 1", [run_id])
     assert [exported for _, exported in attempts] == [True, True]  # a new attempt, same run
+    # nor does the serving copy: the change feed still holds the run's changes once
+    serving_changes = serving_feed(f"sqlite:///{e2e.root / 'service.db'}")
+    assert serving_changes == read_jsonl(e2e.export(run_id, "changes.jsonl"))
 
 
 def test_crash_mid_run_then_rerun_converges(e2e: E2E) -> None:

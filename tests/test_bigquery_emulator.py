@@ -436,6 +436,9 @@ class EngineRun:
     exports_after_clears: dict[str, str] = field(default_factory=dict)
     #: dbt's unit tests on this engine (DbtResult), after the runs
     unit_tests: Any = None
+    #: the image service's serving copy the publish tasks wrote: main images, change feed
+    serving_main_images: list[tuple] = field(default_factory=list)
+    serving_changes: list[tuple] = field(default_factory=list)
 
     @property
     def published(self) -> list[RunRecord]:
@@ -479,7 +482,29 @@ def drive_history(config: orch.Config, stage: Callable[[Path], object], history:
     for run_id, run_date in runs.items():  # clear the old run, then the new one (issue 17)
         run_like_the_dag(config, run_id, run_date, work / f"dbt-clear-{run_id}", tests=False,
                          params=PARAMS)
-    return EngineRun(attempts, tables, registry, before, export_texts(config, runs))
+    run = EngineRun(attempts, tables, registry, before, export_texts(config, runs))
+    run.serving_main_images, run.serving_changes = read_serving_copy(config.serving_database_url)
+    return run
+
+
+def read_serving_copy(url: str | None) -> tuple[list[tuple], list[tuple]]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        main_images = connection.execute(text(
+            "select hotel_id, image_id, cdn_url, selection_source, score, score_terms, margin, "
+            "scoring_version, run_id, as_of from serving_main_images order by hotel_id")).all()
+        candidates = dict(connection.execute(text(
+            "select hotel_id, count(*) from serving_candidates where image_rank is not null "
+            "group by hotel_id")).all())
+        changes = connection.execute(text(
+            "select change_id, run_id, run_position, change_type, hotel_id, image_id, cdn_url "
+            "from serving_changes order by change_id")).all()
+    engine.dispose()
+    rows = [(*row[:5], json.loads(row[5]) if row[5] else None, *row[6:],
+             candidates.get(row[0], 0)) for row in main_images]
+    return rows, [tuple(row) for row in changes]
 
 
 def export_texts(config: orch.Config, runs: dict[str, date]) -> dict[str, str]:
@@ -520,6 +545,7 @@ def duckdb_run(history: History, tmp_path_factory: pytest.TempPathFactory) -> It
             "MAIN_IMAGE_WAREHOUSE": str(work / "warehouse.duckdb"),
             "MAIN_IMAGE_LANDING_DIR": str(work / "landing"),
             "MAIN_IMAGE_EXPORTS_DIR": str(work / "exports"),
+            "MAIN_IMAGE_DATABASE_URL": f"sqlite:///{work / 'service.db'}",
         })
         stage = functools.partial(landing.stage_delivery, landing_dir=work / "landing")
         yield drive_history(config, stage, history, work)
@@ -545,6 +571,7 @@ def bigquery_run(history: History, tmp_path_factory: pytest.TempPathFactory,
             "MAIN_IMAGE_EXPORTS_URI": "gs://exports/main_image",
             # a DuckDB file that must stay untouched: every task goes to BigQuery
             "MAIN_IMAGE_WAREHOUSE": str(work / "must-not-exist.duckdb"),
+            "MAIN_IMAGE_DATABASE_URL": f"sqlite:///{work / 'service.db'}",
         })
         config = dataclasses.replace(config, storage_client=storage)
         stage = functools.partial(upload_delivery, storage, bucket="landing", prefix="feeds")
@@ -575,6 +602,26 @@ def assert_rows_equal(name: str, duck: list[tuple], bq: list[tuple]) -> None:
         assert len(left) == len(right), f"{name} row {index}: column counts differ"
         if not all(_same_value(a, b) for a, b in zip(left, right, strict=True)):
             pytest.fail(f"{name} row {index} differs:\n  duckdb:   {left}\n  bigquery: {right}")
+
+
+def test_the_serving_copies_equal(duckdb_run: EngineRun, bigquery_run: EngineRun) -> None:
+    """The publish task writes the same serving copy from BigQuery's results as from DuckDB's:
+    the change feed (ids, runs, order), main images, score terms, margins and candidates."""
+    assert duckdb_run.serving_changes and duckdb_run.serving_main_images
+    assert_rows_equal("serving_changes", duckdb_run.serving_changes, bigquery_run.serving_changes)
+    duck = [(*row[:5], *row[6:]) for row in duckdb_run.serving_main_images]
+    bq = [(*row[:5], *row[6:]) for row in bigquery_run.serving_main_images]
+    assert_rows_equal("serving_main_images", duck, bq)
+    for left, right in zip(duckdb_run.serving_main_images, bigquery_run.serving_main_images,
+                           strict=True):  # fmt: skip
+        assert (left[5] is None) == (right[5] is None) and set(left[5] or {}) == set(
+            right[5] or {}), left[0]  # fmt: skip
+        for term in left[5] or {}:
+            assert _same_value(float(left[5][term]), float(right[5][term])), (left[0], term)
+    # every published change is in the feed once
+    published = [change for attempt in duckdb_run.published
+                 for change in attempt.exports["changes"]]  # fmt: skip
+    assert len(duckdb_run.serving_changes) == len(published)
 
 
 def test_the_unit_tests_pass_on_bigquery(bigquery_run: EngineRun) -> None:

@@ -102,6 +102,9 @@ def images(tmp_path: Path) -> Path:
         (["--tag-version-pin", "v99999999999999999999-0-0"], "--tag-version-pin must be"),
         (["--obiq-version-pin", " "], "--obiq-version-pin must be a non-empty version"),
         (["--wait", "-1"], "--wait must be >= 0 seconds"),
+        (["--database-url", "not a url"], "--database-url: not a SQLAlchemy URL"),
+        (["--database-url", "mysql://db/main"], "--database-url: mysql is not supported"),
+        (["--database-url", "sqlite:////dev/null/x/service.db"], "--database-url: cannot create"),
     ],
 )
 def test_unusable_arguments_are_one_line_exit_2_before_anything_is_landed(

@@ -98,3 +98,27 @@ def test_a_republished_run_copies_nothing(tmp_path: Path) -> None:
     assert (again.runs, again.changes, again.hotels) == (0, 0, 0)
     assert serving_feed(serving) == read_jsonl(harness.runs[0].outputs.changes)
     assert serving_main_images(serving) == {1: (1000, image["cdn_url"])}
+
+
+def test_a_second_warehouse_is_refused_by_the_first_ones_serving_copy(tmp_path: Path) -> None:
+    """Positions and watermarks belong to one warehouse: another one publishing into the same
+    database fails its run with one line naming both, instead of a silently stale copy."""
+    import pytest
+    from main_image.serving_publish import ServingCopyMismatch, reset_serving_copy
+
+    serving = f"sqlite:///{tmp_path / 'service.db'}"
+    image = json.dumps({"hotel_id": 1, "image_id": 1000, "cdn_url": "https://c.example/1.jpg",
+                        "width": 800, "height": 600, "created_at": "2024-06-01",
+                        "is_active": True, "hash": "00000000000003e8"})  # fmt: skip
+    first = PipelineHarness(root=tmp_path / "a", warehouse=tmp_path / "a.duckdb",
+                            dbt_command="run", serving_url=serving)  # fmt: skip
+    first.run(first.write_files("d1", {"images": [image]}), START)
+    second = PipelineHarness(root=tmp_path / "b", warehouse=tmp_path / "b.duckdb",
+                             dbt_command="run", serving_url=serving)  # fmt: skip
+    files = second.write_files("d1", {"images": [image]})
+    with pytest.raises(ServingCopyMismatch, match="published from another warehouse"):
+        second.run(files, START, run_id="other-1")
+    reset_serving_copy(serving)  # what the demo does for its new warehouse
+    second.run({}, START, run_id="other-2")
+    assert serving_main_images(serving) == {1: (1000, "https://c.example/1.jpg")}
+    assert len(serving_feed(serving)) == 1

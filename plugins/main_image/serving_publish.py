@@ -38,6 +38,9 @@ from main_image.settings import Progress
 #: Rows per statement when copying (a bound on parameters per statement on both databases).
 BATCH = 500
 EXPLANATIONS_WATERMARK = "explanations"
+WAREHOUSE_IDENTITY = "warehouse"
+SERVING_TABLES = ("serving_changes", "serving_runs", "serving_main_images", "serving_candidates",
+                  "serving_state")  # fmt: skip
 
 EXPLANATIONS_QUERY = """
     select hotel_id, image_id, cdn_url, selection_source, score, score_terms, margin,
@@ -54,6 +57,10 @@ PUBLISHED_RUNS_QUERY = """
     group by run_id
     order by max(invocation_seq)
 """
+
+
+class ServingCopyMismatch(RuntimeError):
+    """The serving copy was written from another warehouse (its first run differs)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,7 @@ def publish_serving(
     engine = _engine(database_url)
     try:
         with Session(engine) as session, session.begin():
+            _check_identity(session, wh, database_url)
             runs, changes = _copy_changes(session, wh)
             hotels = _copy_explanations(session, wh)
     finally:
@@ -95,6 +103,38 @@ def publish_serving(
             f"images -> {_redacted(database_url)} in {result.seconds:.2f}s"
         )
     return result
+
+
+def reset_serving_copy(database_url: str) -> None:
+    """Empty the serving copy (not the catalog, nor the override audit): for a warehouse built
+    again from scratch, as the demo does. The frontend must then read the feed from the start."""
+    from sqlalchemy import text
+
+    engine = _engine(database_url)
+    try:
+        with engine.begin() as connection:
+            for table in SERVING_TABLES:
+                connection.execute(text(f"delete from {table}"))  # nosec B608: fixed table names
+    finally:
+        engine.dispose()
+
+
+def _check_identity(session: Session, wh: Warehouse, database_url: str) -> None:
+    """Refuse to mix two warehouses in one serving copy: the change log's positions and the
+    watermarks are a warehouse's. The identity is the first run's id and start time."""
+    from main_image.service.db import ServingState
+
+    first = wh.fetchall("select run_id, started_at from raw.pipeline_runs where invocation_seq = 1")
+    identity = f"{first[0][0]} started {first[0][1]}" if first else "empty"
+    state = session.get(ServingState, WAREHOUSE_IDENTITY)
+    if state is None:
+        session.add(ServingState(name=WAREHOUSE_IDENTITY, invocation_seq=0, value=identity))
+    elif state.value != identity:
+        raise ServingCopyMismatch(
+            f"the serving copy in {_redacted(database_url)} was published from another "
+            f"warehouse (first run {state.value}; this one: {identity}): give this warehouse "
+            "its own database, or empty the copy (main_image.serving_publish.reset_serving_copy)"
+        )
 
 
 def _redacted(url: str) -> str:

@@ -57,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="also rank with this version; reporting.rpt_scoring_shadow says what it would change",
     )
+    parser.add_argument(
+        "--database-url",
+        dest="database_url",
+        default=None,
+        help="the image service's database: its serving copy is emptied, then each run "
+        "publishes into it (so `make serve` answers the demo's main images)",
+    )
     args = parser.parse_args(argv)
 
     progress(f"generate: {args.hotels:,} hotels, 2 deliveries -> {args.sample_dir}")
@@ -67,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         progress=progress,
     )
     args.warehouse.unlink(missing_ok=True)
+    if args.database_url:  # a new warehouse: its serving copy starts empty too
+        from main_image.serving_publish import reset_serving_copy
+
+        reset_serving_copy(args.database_url)
 
     results: list[RunResult] = []
     for day, (delivery, as_of) in enumerate(
@@ -85,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             discover_files(delivery),
             OutputPaths(out / "changes.jsonl", out / "snapshot.jsonl", out / "metrics.json"),
             progress=progress,
+            serving_url=args.database_url,
         )
         results.append(result)
 

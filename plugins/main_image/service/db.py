@@ -192,12 +192,14 @@ class ServingRun(Base):
 
 
 class ServingState(Base):
-    """Named watermarks of the serving copy (``explanations``: the last attempt copied)."""
+    """Named watermarks of the serving copy (``explanations``: the last attempt copied;
+    ``warehouse``: which warehouse it is a copy of, its first run and when it started)."""
 
     __tablename__ = "serving_state"
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     invocation_seq: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[str | None] = mapped_column(String(500))
 
 
 class OverrideAudit(Base):

@@ -70,6 +70,7 @@ def upgrade() -> None:
         "serving_state",
         sa.Column("name", sa.String(32), primary_key=True),
         sa.Column("invocation_seq", sa.BigInteger, nullable=False),
+        sa.Column("value", sa.String(500)),
     )
     op.create_table(
         "override_audit",
