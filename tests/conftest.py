@@ -75,6 +75,7 @@ SLOWEST_FIRST = (
     "test_fuzz.py",
     "test_bench.py",
     "test_scoring.py",
+    "test_serving_copy.py",
 )
 
 

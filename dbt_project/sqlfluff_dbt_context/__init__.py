@@ -63,6 +63,9 @@ dbt = SimpleNamespace(
     ),
     hash=lambda field: f"md5(cast({field} as varchar))",
     concat=lambda fields: f"concat({', '.join(fields)})",
+    listagg=lambda measure, delimiter_text="','", order_by_clause=None, limit_num=None: (
+        f"string_agg({measure}, {delimiter_text} {order_by_clause or ''})"
+    ),
 )
 
 
