@@ -8,11 +8,13 @@
 #   * roles/bigquery.jobUser (BigQuery jobs belong to a project) for the
 #     orchestrator and the analysts;
 #   * roles/composer.worker for the orchestrator, required by Composer for the
-#     environment's service account.
+#     environment's service account;
+#   * roles/cloudsql.client for the orchestrator (service.tf): its publish task
+#     writes the image service's serving copy into Cloud SQL.
 #
 #   principal     | landing bucket | exports bucket | raw/staging/marts | reporting  | project
 #   --------------|----------------|----------------|-------------------|------------|----------------------------
-#   orchestrator  | objectUser     | objectUser     | dataEditor        | dataEditor | jobUser, composer.worker
+#   orchestrator  | objectUser     | objectUser     | dataEditor        | dataEditor | jobUser, composer.worker, cloudsql.client
 #   frontend      | -              | objectViewer   | -                 | -          | -
 #   analysts      | -              | -              | -                 | dataViewer | jobUser
 #   feed writers  | objectCreator  | -              | -                 | -          | -

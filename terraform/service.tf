@@ -160,6 +160,16 @@ resource "google_project_iam_member" "service_sql_client" {
   member  = google_service_account.service.member
 }
 
+# The pipeline's publish task writes the service's serving copy (main images, change log) into
+# the same database: the orchestrator connects to Cloud SQL too (no narrower scope than the
+# project). Its MAIN_IMAGE_DATABASE_URL (through the Cloud SQL Auth Proxy or the instance's
+# private IP, which depends on the Composer network) is supplied at deployment, not stored here.
+resource "google_project_iam_member" "orchestrator_sql_client" {
+  project = var.project_id
+  role    = "roles/cloudsql.client"
+  member  = google_service_account.orchestrator.member
+}
+
 # --- Secrets ---------------------------------------------------------------------
 
 resource "google_secret_manager_secret" "service" {

@@ -416,7 +416,9 @@ def test_orchestrator_edits_every_dataset_and_writes_the_buckets():
             and g["name"] != "orchestrator_python_scoring"
         )
     )
-    assert project_roles <= {"roles/composer.worker", "roles/bigquery.jobUser"}, project_roles
+    # cloudsql.client: the publish task writes the image service's serving copy (Cloud SQL)
+    assert project_roles <= {"roles/composer.worker", "roles/bigquery.jobUser",
+                             "roles/cloudsql.client"}, project_roles  # fmt: skip
 
 
 def test_python_scoring_resources_exist_only_when_enabled():

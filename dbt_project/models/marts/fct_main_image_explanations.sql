@@ -6,13 +6,16 @@
     image_id: the publish step reads the rows written since the serving copy was last brought
     up to date (invocation_seq) and removes such hotels from it. Rows of hotels outside the
     scope stay as the run that last recomputed them wrote them (their as_of says when).
+
+    On BigQuery the table is clustered by attempt first: the publish step reads the rows of the
+    latest attempts only.
 -#}
 {{ config(
     materialized='incremental',
     unique_key='hotel_id',
     incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
     on_schema_change='fail',
-    cluster_by=bq_cluster_by(['hotel_id']),
+    cluster_by=bq_cluster_by(['invocation_seq', 'hotel_id']),
 ) }}
 
 with
