@@ -201,3 +201,16 @@ def serving_feed(url: str) -> list[dict]:
     return [{"key": {"hotel_id": hotel_id},
              "value": None if image_id is None else {"image_id": image_id, "cdn_url": cdn_url}}
             for hotel_id, image_id, cdn_url in rows]  # fmt: skip
+
+
+def chromium_or_skip(needed_by: str) -> str:
+    """Debian's chromium for Playwright (which cannot download its own browsers here), or a skip
+    that says how to install it."""
+    import shutil
+
+    path = shutil.which("chromium")
+    if not path:
+        pytest.skip(f"chromium is not installed (`make setup-system`, or apt-get install "
+                    f"chromium): {needed_by} needs it")
+    pytest.importorskip("playwright.sync_api")
+    return path

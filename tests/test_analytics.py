@@ -26,7 +26,7 @@ from analytics_fixtures import (
     DELIVERY_2_IMAGES,
     assert_images_processed_conserved,
 )
-from conftest import PipelineHarness
+from conftest import PipelineHarness, chromium_or_skip
 
 SHADOW_VERSION = "v2"
 
@@ -341,12 +341,7 @@ RENDER_TIMEOUT_MS = 120_000
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = shutil.which("chromium")
-    if not path:
-        pytest.skip("chromium is not installed (`make setup-system`, or apt-get install "
-                    "chromium): the dashboard's browser test needs it")
-    pytest.importorskip("playwright.sync_api")
-    return path
+    return chromium_or_skip("the dashboard's browser test")
 
 
 @pytest.fixture(scope="module")

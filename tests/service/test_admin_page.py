@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import chromium_or_skip
 
 from . import imagegen
 from .conftest import ADMIN, admin, settings
@@ -82,12 +83,7 @@ def test_admin_page_and_its_assets_are_served_and_self_contained(service) -> Non
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = shutil.which("chromium")
-    if not path:
-        pytest.skip("chromium is not installed (`make setup-system`, or apt-get install "
-                    "chromium): the admin page's browser test needs it")
-    pytest.importorskip("playwright.sync_api")
-    return path
+    return chromium_or_skip("the admin page's browser test")
 
 
 @dataclass

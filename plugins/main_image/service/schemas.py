@@ -17,6 +17,20 @@ THIRTY_DAYS = 30 * 24 * 3600
 
 
 HotelId = Annotated[int, Field(ge=1, le=MAX_ID)]
+#: printable text, not only spaces (who delivers images, who sets an override)
+PRINTABLE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+
+
+def json_text(value: Any) -> Any:
+    """A JSON string that a database can store: "7" is text, 7 is not; a lone surrogate
+    (\\ud800, valid JSON) is no UTF-8."""
+    if not isinstance(value, str):
+        raise ValueError("must be a JSON string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
@@ -33,7 +47,7 @@ class UploadLinkRequest(BaseModel):
         Field(
             min_length=1,
             max_length=200,
-            pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+            pattern=PRINTABLE,
             description="who delivers the images: printable text, not only spaces",
         ),
     ]
@@ -51,13 +65,7 @@ class UploadLinkRequest(BaseModel):
     @field_validator("source", mode="before")
     @classmethod
     def json_string(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            raise ValueError("must be a JSON string")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate (\ud800) is no text a database stores
-            raise ValueError("must be valid Unicode text") from None
-        return value
+        return json_text(value)
 
 
 class UploadLink(BaseModel):
@@ -165,7 +173,7 @@ class OverrideRequest(BaseModel):
         Field(
             min_length=1,
             max_length=200,
-            pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+            pattern=PRINTABLE,
             description="who sets it: printable text, not only spaces",
         ),
     ]
@@ -180,13 +188,7 @@ class OverrideRequest(BaseModel):
     @field_validator("set_by", mode="before")
     @classmethod
     def json_string(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            raise ValueError("must be a JSON string")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("must be valid Unicode text") from None
-        return value
+        return json_text(value)
 
 
 class Override(BaseModel):

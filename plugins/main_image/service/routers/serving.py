@@ -13,6 +13,7 @@ from main_image.service.auth import require_admin, require_reader
 from main_image.service.routers.deps import Services, services
 from main_image.service.schemas import (
     MAX_ID,
+    PRINTABLE,
     Change,
     ChangeKey,
     ChangePage,
@@ -25,7 +26,6 @@ from main_image.service.schemas import (
 
 readers = APIRouter(prefix="/v1", tags=["frontend"], dependencies=[Depends(require_reader)])
 overrides = APIRouter(prefix="/v1", tags=["admin"], dependencies=[Depends(require_admin)])
-PRINTABLE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 HotelPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 Svc = Annotated[Services, Depends(services)]
 
