@@ -21,6 +21,13 @@ HotelId = Annotated[int, Field(ge=1, le=MAX_ID)]
 PRINTABLE = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 
 
+def json_integer(value: Any) -> Any:
+    """7 and 7.0 are the same JSON number; "7" and true are not numbers."""
+    if isinstance(value, str | bool):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
 def json_text(value: Any) -> Any:
     """A JSON string that a database can store: "7" is text, 7 is not; a lone surrogate
     (\\ud800, valid JSON) is no UTF-8."""
@@ -57,10 +64,7 @@ class UploadLinkRequest(BaseModel):
     @field_validator("hotel_id", "expires_in_seconds", "max_files", mode="before")
     @classmethod
     def json_integer(cls, value: Any) -> Any:
-        """7 and 7.0 are the same JSON number; "7" and true are not numbers."""
-        if isinstance(value, str | bool):
-            raise ValueError("must be a JSON integer")
-        return value
+        return json_integer(value)
 
     @field_validator("source", mode="before")
     @classmethod
@@ -181,9 +185,7 @@ class OverrideRequest(BaseModel):
     @field_validator("image_id", mode="before")
     @classmethod
     def json_integer(cls, value: Any) -> Any:
-        if isinstance(value, str | bool):
-            raise ValueError("must be a JSON integer")
-        return value
+        return json_integer(value)
 
     @field_validator("set_by", mode="before")
     @classmethod
