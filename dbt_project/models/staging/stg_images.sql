@@ -9,7 +9,7 @@ source as (
     {{ new_raw_lines(source('raw', 'images')) }}
 ),
 
-fields as {{ cte_materialized() }} (
+fields as (
     {{ select_json_fields('source', 'line', {
         'hotel_id_json': '$.hotel_id',
         'image_id_json': '$.image_id',
@@ -32,7 +32,7 @@ fields as {{ cte_materialized() }} (
 ),
 
 parsed as (
-    {{ flag_duplicate_keys('fields', 'is_json_object and json_key_tokens <> json_known_keys') }}
+    {{ flag_duplicate_keys_of_flat_objects('fields', 'source') }}
 ),
 
 {# the timestamps' texts once: parse_iso_timestamp refers to its argument many times #}

@@ -9,7 +9,7 @@ source as (
     {{ new_raw_lines(source('raw', 'obiq_scores')) }}
 ),
 
-fields as {{ cte_materialized() }} (
+fields as (
     {{ select_json_fields('source', 'line', {
         'image_id_json': '$.image_id',
         'obiq_score_json': '$.obiq_score',
@@ -18,7 +18,7 @@ fields as {{ cte_materialized() }} (
 ),
 
 parsed as (
-    {{ flag_duplicate_keys('fields', 'is_json_object and json_key_tokens <> json_known_keys') }}
+    {{ flag_duplicate_keys_of_flat_objects('fields', 'source') }}
 ),
 
 typed as (

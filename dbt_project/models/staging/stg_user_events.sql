@@ -11,7 +11,7 @@ source as (
     {{ new_raw_lines(source('raw', 'user_events')) }}
 ),
 
-fields as {{ cte_materialized() }} (
+fields as (
     {{ select_json_fields('source', 'line', {
         'event_id_json': '$.event_id',
         'event_type_json': '$.event_type',
@@ -24,7 +24,7 @@ fields as {{ cte_materialized() }} (
 ),
 
 parsed as (
-    {{ flag_duplicate_keys('fields', 'is_json_object and json_key_tokens <> json_known_keys') }}
+    {{ flag_duplicate_keys_of_flat_objects('fields', 'source') }}
 ),
 
 {# the timestamp's text once: parse_iso_timestamp refers to its argument many times #}
