@@ -7,7 +7,8 @@
     select_json_fields counts those tokens (`json_key_tokens`, -1 when such whitespace occurs)
     and the known keys its one extraction found (`json_known_keys`): when the two agree, every
     key of the line is a known key found once, so no key repeats. Only the other lines (unknown
-    fields, odd spacing, repeated keys) are walked with json_tree, which sees every key.
+    fields, odd spacing, repeated keys) are walked with json_tree, which sees every key; in the
+    flat feeds (flag_duplicate_keys_of_flat_objects) only those of them that nest.
 
     BigQuery SQL cannot tell (PARSE_JSON keeps one value): its loader marks such lines
     (raw line_defect = 'duplicate_key').
@@ -84,10 +85,10 @@
 
 {#- flag_duplicate_keys for a feed of flat objects, reading `fields` (select_json_fields over
     `lines`) once, so it needs no materialized CTE (at size m: the same run time, peak RSS
-    7.7 -> 5.8 GB, docs/performance.md). A line whose key tokens match its known keys has no repeated key;
-    of the others, a flat line compares its top-level keys (json_keys keeps a repeated key,
-    list_distinct does not) and only a nested line is walked with json_tree, from the raw
-    `lines` (a plain scan) rather than from `fields`. -#}
+    7.7 -> 5.8 GB, docs/performance.md). A line whose key tokens match its known keys has no
+    repeated key; of the others, a flat line compares its top-level keys (json_keys keeps a
+    repeated key, list_distinct does not) and only a nested line is walked with json_tree,
+    from the raw `lines` (a plain scan) rather than from `fields`. -#}
 {% macro flag_duplicate_keys_of_flat_objects(fields, lines) -%}
     {{ return(adapter.dispatch('flag_duplicate_keys_of_flat_objects', 'main_image')(
         fields, lines
