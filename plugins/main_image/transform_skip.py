@@ -25,6 +25,10 @@ run's row of ``reporting.rpt_run_metrics`` is written by ``METRICS_QUERY``, the 
 over the tables the last build left. The reporting tables derived from the run metrics
 (``rpt_main_images_daily`` and the daily reports) catch up at the next build.
 
+When dbt does run, ``idle_feeds`` names the feeds that received no file in this attempt, under
+the same conditions on the previous attempt, parameters and project (without them: none), and
+the build leaves out the nodes under those feeds alone (``idle_nodes``).
+
 The Airflow DAG does not use this: Cosmos always runs the dbt task group.
 """
 
@@ -35,10 +39,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from main_image.engines import LoadedFile, Warehouse
 from main_image.runs import RunParameters
-from main_image.settings import DBT_PROJECT_DIR, FEEDS, is_true
+from main_image.settings import DBT_PROJECT_DIR, FEEDS, LOADED_FEEDS, is_true
 
 #: Set (to true/1) to run dbt on every run, as the DAG does.
 ALWAYS_TRANSFORM_ENV = "MAIN_IMAGE_ALWAYS_TRANSFORM"
@@ -82,6 +87,16 @@ METRICS_QUERY = """
         where exported_at is not null and run_id != $1 and invocation_seq < $4
     ),
 
+    counted_files as (
+        select coalesce((
+            select file_seq_watermark
+            from runs
+            where exported_at is not null and run_id != $1 and invocation_seq < $4
+            order by invocation_seq desc
+            limit 1
+        ), 0) as after_file_seq
+    ),
+
     counted_attempts as (
         select runs.invocation_seq
         from runs
@@ -96,6 +111,7 @@ METRICS_QUERY = """
         from staging.stg_images
         where
             rejection_reason is null
+            and file_seq > (select counted_files.after_file_seq from counted_files)
             and invocation_seq in (select counted_attempts.invocation_seq from counted_attempts)
     ),
 
@@ -123,7 +139,9 @@ METRICS_QUERY = """
         select
             {rejected}
         from marts.fct_rejected_records
-        where invocation_seq in (select counted_attempts.invocation_seq from counted_attempts)
+        where
+            file_seq > (select counted_files.after_file_seq from counted_files)
+            and invocation_seq in (select counted_attempts.invocation_seq from counted_attempts)
     ),
 
     final as (
@@ -189,38 +207,63 @@ def record_build(wh: Warehouse, invocation_seq: int, fingerprint: str) -> None:
                [invocation_seq, fingerprint])
 
 
+def _continues_last_build(wh: Warehouse, params: RunParameters, invocation_seq: int,
+                          fingerprint: str) -> tuple[dict[str, Any] | None, str]:
+    """The last completed attempt when this one continues it unchanged: it is the attempt just
+    before, with the same scoring parameters, no full refresh and no shadow version, and the
+    same dbt project built it. Otherwise (None, why not)."""
+    if is_true(os.environ.get(ALWAYS_TRANSFORM_ENV, "")):
+        return None, f"{ALWAYS_TRANSFORM_ENV} is set"
+    if params.full_refresh:
+        return None, "full refresh"
+    if params.shadow_scoring_version:
+        return None, "a shadow scoring version is set"
+    rows = wh.fetch_dicts(
+        "select * from raw.pipeline_runs where invocation_seq < ? and selection_completed_at "
+        "is not null order by invocation_seq desc limit 1", [invocation_seq])
+    if not rows:
+        return None, "no completed run yet"
+    last = rows[0]
+    if last["invocation_seq"] != invocation_seq - 1:
+        return None, "an attempt after the last completed run did not complete"
+    for name in ("scoring_version", "tag_version_pin", "obiq_version_pin"):
+        if (getattr(params, name) or "") != (last[name] or ""):
+            return None, f"{name} differs from the last completed run's"
+    wh.execute(_BUILDS_DDL)
+    built = wh.scalar("select project_sha256 from raw.dbt_project_builds "
+                      "order by invocation_seq desc limit 1")
+    if built != fingerprint:
+        return None, "the dbt project differs from the last build's"
+    return last, ""
+
+
+def idle_feeds(wh: Warehouse, params: RunParameters, invocation_seq: int,
+               loaded: Sequence[LoadedFile], fingerprint: str) -> frozenset[str]:
+    """The feeds that received no file since the last completed attempt, when the build may
+    leave out the nodes under them (``idle_nodes``); none when in doubt."""
+    last, _ = _continues_last_build(wh, params, invocation_seq, fingerprint)
+    if last is None:
+        return frozenset()
+    return frozenset(LOADED_FEEDS) - {file.feed for file in loaded if not file.skipped}
+
+
 def decide(wh: Warehouse, params: RunParameters, invocation_seq: int,
            loaded: Sequence[LoadedFile], fingerprint: str) -> Decision:
     """Run dbt unless it provably has nothing to do (see the module docstring)."""
     if is_true(os.environ.get(ALWAYS_TRANSFORM_ENV, "")):
         return Decision(True, f"{ALWAYS_TRANSFORM_ENV} is set")
-    if params.full_refresh:
-        return Decision(True, "full refresh")
-    if params.shadow_scoring_version:
-        return Decision(True, "a shadow scoring version is set")
     landed = sum(1 for file in loaded if not file.skipped)
+    if landed and not params.full_refresh and not params.shadow_scoring_version:
+        return Decision(True, f"{landed} file(s) landed")
+    last, why_not = _continues_last_build(wh, params, invocation_seq, fingerprint)
+    if last is None:
+        return Decision(True, why_not)
     if landed:
         return Decision(True, f"{landed} file(s) landed")
-    rows = wh.fetch_dicts(
-        "select * from raw.pipeline_runs where invocation_seq < ? and selection_completed_at "
-        "is not null order by invocation_seq desc limit 1", [invocation_seq])
-    if not rows:
-        return Decision(True, "no completed run yet")
-    last = rows[0]
-    if last["invocation_seq"] != invocation_seq - 1:
-        return Decision(True, "an attempt after the last completed run did not complete")
     watermark = wh.scalar("select file_seq_watermark from raw.pipeline_runs "
                           "where invocation_seq = ?", [invocation_seq])
     if watermark != last["file_seq_watermark"]:
         return Decision(True, "files landed since the last completed run")
-    for name in ("scoring_version", "tag_version_pin", "obiq_version_pin"):
-        if (getattr(params, name) or "") != (last[name] or ""):
-            return Decision(True, f"{name} differs from the last completed run's")
-    wh.execute(_BUILDS_DDL)
-    built = wh.scalar("select project_sha256 from raw.dbt_project_builds "
-                      "order by invocation_seq desc limit 1")
-    if built != fingerprint:
-        return Decision(True, "the dbt project differs from the last build's")
     previous: date = last["as_of"]
     if previous == params.as_of:
         return Decision(False, "no file landed and as_of unchanged")

@@ -23,6 +23,41 @@
     where {{ runs }}.invocation_seq > last_completed.invocation_seq
 {%- endmacro %}
 
+{#- The records a daily mart keyed by the loading run's date recomputes (those landed by the
+    attempts whose date run_dates_to_rebuild returns) carry a `loaded_at` at or after the first
+    file those attempts landed (a record's loaded_at is its file's). On BigQuery that bound is
+    inlined as a literal, so that only the partitions loaded since are read instead of whole
+    columns of the staged tables; `false` when those attempts landed no file of `feeds`. The
+    rows are the same: elsewhere the condition is `true`. `runs` is stg_pipeline_runs. -#}
+{% macro loaded_by_attempts_of_rebuilt_dates(runs, feeds) -%}
+    {{ return(adapter.dispatch('loaded_by_attempts_of_rebuilt_dates', 'main_image')(runs, feeds)) }}
+{%- endmacro %}
+
+{% macro default__loaded_by_attempts_of_rebuilt_dates(runs, feeds) -%}
+    true
+{%- endmacro %}
+
+{% macro bigquery__loaded_by_attempts_of_rebuilt_dates(runs, feeds) -%}
+    {%- if not execute -%}
+        true
+    {%- else -%}
+        {%- set first_loaded_at = run_query(
+            'with runs as (select * from ' ~ runs ~ '), '
+            ~ 'rebuilt_dates as (' ~ run_dates_to_rebuild('runs') ~ ') '
+            ~ 'select unix_micros(min(manifest.loaded_at)) from '
+            ~ source('raw', 'load_manifest') ~ ' as manifest '
+            ~ 'inner join runs on manifest.invocation_seq = runs.invocation_seq '
+            ~ 'inner join rebuilt_dates on runs.as_of = rebuilt_dates.as_of '
+            ~ "where manifest.feed in ('" ~ (feeds | join("', '")) ~ "')"
+        ).columns[0].values()[0] -%}
+        {%- if first_loaded_at is none -%}
+            false /* the attempts of the dates rebuilt landed no file of {{ feeds | join(', ') }} */
+        {%- else -%}
+            loaded_at >= timestamp_micros({{ first_loaded_at | int }})
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- A dimension of a report that may be absent from a record: 'unknown' instead of null, so
     that a key of the report is never null. -#}
 {% macro report_dimension(expr) -%}

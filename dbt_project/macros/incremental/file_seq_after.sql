@@ -61,3 +61,14 @@
     order by invocation_seq desc
     limit 1
 {%- endmacro %}
+
+{#- The rows of `feeds` landed after the last completed attempt: the incremental filter of the
+    models whose merge or anti-join makes re-reading a file harmless (the same rows again).
+    Cheaper than the model's own `max(file_seq)`: on BigQuery that is a scan of a whole column
+    of the state table on every run (the registry is a few rows), and both engines select the
+    same rows after a completed attempt. After an attempt that died inside dbt they re-read the
+    files it landed, which the property tests' crashes exercise. Not for an append without an
+    anti-join (fct_rejected_records), where a re-read file would be appended twice. -#}
+{% macro file_seq_after_completed_run(feeds) -%}
+    {{ file_seq_after('select coalesce((' ~ completed_run_watermark_query() ~ '), 0)', feeds) }}
+{%- endmacro %}

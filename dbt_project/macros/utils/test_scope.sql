@@ -4,7 +4,8 @@
     `where: __changed_since_last_completed_run__` (dbt_project.yml sets it for both folders)
     checks the rows written since the last completed run: rows with a larger invocation_seq
     when the table has one, else rows of files after that run's landing watermark, else every
-    row (tables rebuilt each run for the hotels in scope). Earlier rows were checked by the runs
+    row (tables rebuilt each run for the hotels in scope). On BigQuery a table with file_seq
+    and loaded_at is filtered on literal bounds of both instead (bigquery__file_seq_after). Earlier rows were checked by the runs
     that wrote them; a failed run leaves its rows to be checked again by the next one.
     Any other `where` works as in dbt.
 -#}
@@ -48,6 +49,15 @@
     {%- endfor -%}
     {%- if runs is none -%}
         {{ return('true') }}
+    {%- elif target.type == 'bigquery' and 'file_seq' in columns and 'loaded_at' in columns -%}
+        {#- the same rows (a row of a file after the watermark was landed by a later attempt, and
+            its invocation_seq is that attempt's), as literals BigQuery prunes partitions and
+            clustered blocks on: a filter on a subquery would bill the tested columns and
+            invocation_seq of every row (whole event tables for each of their tests) -#}
+        {{ return(bigquery__file_seq_after(completed_run_watermark_query(), [
+            'images', 'image_tags', 'obiq_scores', 'main_images', 'admin_overrides', 'user_events',
+            'stream_drains',
+        ])) }}
     {%- elif 'invocation_seq' in columns -%}
         {{ return(
             'invocation_seq > (select coalesce(max(invocation_seq), 0) from ' ~ runs

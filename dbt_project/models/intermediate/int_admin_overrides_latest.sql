@@ -20,9 +20,7 @@ hotels_with_new_overrides as (
     select distinct hotel_id
     from valid_overrides
     where
-        {{ file_seq_after(
-            'select coalesce(max(last_file_seq), 0) from ' ~ this, ['admin_overrides']
-        ) }}
+        {{ file_seq_after_completed_run(['admin_overrides']) }}
 ),
 {% endif %}
 

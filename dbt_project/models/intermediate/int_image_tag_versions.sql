@@ -16,7 +16,7 @@ new_records as (
         rejection_reason is null
         and tag_count > 0
         {%- if is_incremental() %}
-        and {{ file_seq_after('select coalesce(max(file_seq), 0) from ' ~ this, ['image_tags']) }}
+        and {{ file_seq_after_completed_run(['image_tags']) }}
         {%- endif %}
 ),
 

@@ -6,6 +6,7 @@
     materialized='incremental',
     incremental_strategy=append_strategy(),
     on_schema_change='fail',
+    partition_by=bq_partition_by('loaded_at'),
     cluster_by=bq_cluster_by(['hotel_id', 'image_hash']),
 ) }}
 
@@ -16,7 +17,7 @@ valid_records as (
     where
         rejection_reason is null
         {%- if is_incremental() %}
-        and {{ file_seq_after('select coalesce(max(file_seq), 0) from ' ~ this, ['images']) }}
+        and {{ file_seq_after_completed_run(['images']) }}
         {%- endif %}
 ),
 

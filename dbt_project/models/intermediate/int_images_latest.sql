@@ -14,7 +14,7 @@ new_records as (
     where
         rejection_reason is null
         {%- if is_incremental() %}
-        and {{ file_seq_after('select coalesce(max(file_seq), 0) from ' ~ this, ['images']) }}
+        and {{ file_seq_after_completed_run(['images']) }}
         {%- endif %}
 ),
 

@@ -13,7 +13,7 @@ new_records as (
     where
         rejection_reason is null
         {%- if is_incremental() %}
-        and {{ file_seq_after('select coalesce(max(file_seq), 0) from ' ~ this, ['obiq_scores']) }}
+        and {{ file_seq_after_completed_run(['obiq_scores']) }}
         {%- endif %}
 ),
 

@@ -6,7 +6,7 @@
     incremental_strategy=append_strategy(),
     on_schema_change='fail',
     partition_by=bq_partition_by('occurred_at'),
-    cluster_by=bq_cluster_by(['file_seq']),
+    cluster_by=bq_cluster_by(['event_type', 'file_seq']),
 ) }}
 
 with
@@ -16,7 +16,7 @@ new_events as (
     where
         rejection_reason is null
         {%- if is_incremental() %}
-        and {{ file_seq_after('select coalesce(max(file_seq), 0) from ' ~ this, ['user_events']) }}
+        and {{ file_seq_after_completed_run(['user_events']) }}
         {%- endif %}
 ),
 

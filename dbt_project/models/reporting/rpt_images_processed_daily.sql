@@ -16,6 +16,9 @@ with
 
 records as (
     select * from {{ ref('stg_images') }}
+    {%- if is_incremental() %}
+    where {{ loaded_by_attempts_of_rebuilt_dates(ref('stg_pipeline_runs'), ['images']) }}
+    {%- endif %}
 ),
 
 runs as (
@@ -24,6 +27,9 @@ runs as (
 
 first_seen as (
     select * from {{ ref('int_images_first_seen') }}
+    {%- if is_incremental() %}
+    where {{ loaded_by_attempts_of_rebuilt_dates(ref('stg_pipeline_runs'), ['images']) }}
+    {%- endif %}
 ),
 
 {# the run dates to recompute (every date on a full build) #}

@@ -12,14 +12,24 @@
     cluster_by=bq_cluster_by(['feed', 'source', 'rejection_reason']),
 ) }}
 
+{%- set feeds = [
+    'images', 'image_tags', 'obiq_scores', 'main_images', 'admin_overrides', 'user_events',
+] %}
+
 with
 
 rejected_records as (
     select * from {{ ref('fct_rejected_records') }}
+    {%- if is_incremental() %}
+    where {{ loaded_by_attempts_of_rebuilt_dates(ref('stg_pipeline_runs'), feeds) }}
+    {%- endif %}
 ),
 
 image_records as (
     select * from {{ ref('stg_images') }}
+    {%- if is_incremental() %}
+    where {{ loaded_by_attempts_of_rebuilt_dates(ref('stg_pipeline_runs'), ['images']) }}
+    {%- endif %}
 ),
 
 runs as (

@@ -13,6 +13,23 @@
     'images', 'image_tags', 'obiq_scores', 'main_images', 'admin_overrides', 'user_events',
 ] %}
 
+{#- The landing watermark of the last exported run before this one (last_completed_run below):
+    every file the counted attempts landed came after it (attempts are serialised and file_seq
+    grows), so filtering the staged rows on it keeps the same rows, and lets BigQuery read only
+    the partitions loaded since instead of whole columns (file_seq_after). -#}
+{%- set counted_files_watermark -%}
+    select coalesce((
+        select file_seq_watermark
+        from {{ ref('stg_pipeline_runs') }}
+        where
+            exported_at is not null
+            and run_id != {{ run_id_literal() }}
+            and invocation_seq < {{ invocation_seq_literal() }}
+        order by invocation_seq desc
+        limit 1
+    ), 0)
+{%- endset %}
+
 with
 
 runs as (
@@ -42,6 +59,7 @@ images_processed as (
     from {{ ref('stg_images') }}
     where
         rejection_reason is null
+        and {{ file_seq_after(counted_files_watermark, ['images']) }}
         and invocation_seq in (select counted_attempts.invocation_seq from counted_attempts)
 ),
 
@@ -72,7 +90,9 @@ rejections as (
         as rejected_{{ feed }}{{ "," if not loop.last }}
     {%- endfor %}
     from {{ ref('fct_rejected_records') }}
-    where invocation_seq in (select counted_attempts.invocation_seq from counted_attempts)
+    where
+        {{ file_seq_after(counted_files_watermark, feeds) }}
+        and invocation_seq in (select counted_attempts.invocation_seq from counted_attempts)
 ),
 
 final as (
