@@ -50,6 +50,17 @@
     {{ return(scoring_version_entry(active_scoring_version()).get('uses_events', false)) }}
 {%- endmacro %}
 
+{#- does a version this run scores (the active one, or the shadow) read user events? When none
+    does, int_image_engagement reads no event: on BigQuery that is four weeks of events (tens of
+    GB at 10M hotels) that a v1 run would pay for and never use. -#}
+{% macro run_scoring_uses_events() -%}
+    {%- set shadow = shadow_scoring_version() -%}
+    {%- set shadow_uses_events = (
+        shadow is not none and scoring_version_entry(shadow).get('uses_events', false)
+    ) -%}
+    {{ return(active_scoring_uses_events() or shadow_uses_events) }}
+{%- endmacro %}
+
 {#- the hotels whose ranking may change with the run date, for the active version; `events`
     (image_id, event_date) is read by the versions that use events -#}
 {% macro hotels_affected_by_as_of_change(candidates, previous_as_of, as_of, events=none) -%}

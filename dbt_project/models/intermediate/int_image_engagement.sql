@@ -1,6 +1,7 @@
 {#- The user events of every candidate image in the engagement window [as_of - window, as_of)
     (scoring_v2_constants): impressions, clicks and the distinct users who reported it. An event
-    delivered twice counts once (its first delivery). Read by the versions that use events. -#}
+    delivered twice counts once (its first delivery). Read by the versions that use events, and
+    empty when no version of the run does (run_scoring_uses_events): no event is read then. -#}
 {%- set window = scoring_v2_constants().engagement_window_days -%}
 
 with
@@ -12,7 +13,8 @@ candidates as (
 events as (
     select * from {{ ref('stg_user_events') }}
     where
-        rejection_reason is null
+        {{ 'true' if run_scoring_uses_events() else 'false' }}
+        and rejection_reason is null
         and image_id is not null
         and cast(occurred_at as date) >= {{ dbt.dateadd('day', -window, as_of_date()) }}
         and cast(occurred_at as date) < {{ as_of_date() }}
