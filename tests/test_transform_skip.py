@@ -130,3 +130,144 @@ def test_v1_freshness_horizon_is_the_models() -> None:
     for macro in ("score_v1.sql", "score_terms_v1.sql"):
         text = (REPO / "dbt_project" / "macros" / "scoring" / macro).read_text()
         assert f"/ {transform_skip.V1_MAX_FRESHNESS_DAYS}.0" in text, macro
+
+
+# --- nodes without work (main_image/idle_nodes.py) ---------------------------------------------
+
+def test_only_incremental_chains_of_idle_feeds_are_left_out() -> None:
+    """The rule on a small graph: an incremental model is left out when every feed and model
+    above it is idle; a table (and what reads it), a busy feed, or an unknown source keeps it."""
+    from main_image.idle_nodes import Node, exclude_arguments, nodes_without_work
+
+    def model(name: str, *parents: str, materialized: str = "incremental") -> tuple[str, Node]:
+        return f"model.p.{name}", Node(name, "model", materialized, parents)
+
+    graph = dict([
+        ("source.p.raw.user_events", Node("user_events", "source", source_name="raw")),
+        ("source.p.raw.images", Node("images", "source", source_name="raw")),
+        ("source.p.raw.pipeline_runs", Node("pipeline_runs", "source", source_name="raw")),
+        ("source.p.other.user_events", Node("user_events", "source", source_name="other")),
+        ("seed.p.priorities", Node("priorities", "seed")),
+        model("stg_user_events", "source.p.raw.user_events", "source.p.raw.pipeline_runs"),
+        model("stg_images", "source.p.raw.images"),
+        model("int_events", "model.p.stg_user_events", "seed.p.priorities"),
+        model("rpt_events", "model.p.int_events", materialized="table"),
+        model("rpt_after_table", "model.p.rpt_events"),
+        model("int_both", "model.p.stg_user_events", "model.p.stg_images"),
+        model("int_foreign", "source.p.other.user_events"),
+        ("test.p.not_null_int_events", Node("not_null_int_events", "test",
+                                            parents=("model.p.int_events",))),
+        ("test.p.rel_events_images", Node("rel_events_images", "test",
+                                          parents=("model.p.int_events", "model.p.stg_images"))),
+        ("test.p.source_unique", Node("source_unique", "test",
+                                      parents=("source.p.raw.user_events",))),
+    ])  # fmt: skip
+    left_out = nodes_without_work(graph, {"user_events"})
+    assert left_out == ["model.p.int_events", "model.p.stg_user_events",
+                        "test.p.not_null_int_events"]
+    assert exclude_arguments(graph, left_out) == [
+        "--exclude", "int_events", "not_null_int_events", "stg_user_events"]
+    both_idle = nodes_without_work(graph, {"user_events", "images"})
+    assert "model.p.int_both" in both_idle and "test.p.rel_events_images" in both_idle
+    assert "model.p.rpt_after_table" not in both_idle and "model.p.int_foreign" not in both_idle
+    assert nodes_without_work(graph, set()) == []
+    assert exclude_arguments(graph, []) == []
+
+
+NODE_HISTORY_FILES = {
+    "old": OLD,
+    "fresh": FRESH,
+    "events": {"user_events": [
+        json.dumps({"event_id": "e1", "event_type": "click", "occurred_at": "2024-07-01T10:00:00Z",
+                    "hotel_id": 10, "image_id": 1001, "search_term": "Pool ", "user_id": "u1"}),
+        json.dumps({"event_id": "e2", "event_type": "search", "occurred_at": "2024-07-01T11:00:00Z",
+                    "hotel_id": 10, "search_term": "rome", "user_id": "u2"}),
+        "{broken",
+    ]},
+}
+
+#: (delivery, as_of): run 1 builds everything; the others leave out the idle feeds' nodes
+NODE_HISTORY: list[tuple[str | None, date]] = [
+    ("old", date(2024, 7, 1)),
+    ("fresh", date(2024, 7, 2)),  # images busy, events idle
+    ("events", date(2024, 7, 3)),  # events busy, images idle (the date moves the fresh image)
+    (None, date(2024, 7, 4)),  # nothing landed, the date moves: dbt runs, every feed idle
+]
+
+#: columns that hold the wall clock of the run, not data
+WALL_CLOCK_COLUMNS = {"loaded_at", "started_at", "selection_completed_at", "exported_at",
+                      "built_at", "published_at", "drained_at"}
+
+
+def every_table(harness: PipelineHarness) -> dict[str, list[tuple]]:
+    """Every table of the dbt schemas, rows sorted, wall-clock columns left out, the harness's
+    folder in file names replaced."""
+    tables = harness.query(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema in ('staging', 'marts', 'reporting') and table_type = 'BASE TABLE' "
+        "order by 1, 2")
+    contents = {}
+    for schema, table in tables:
+        columns = [name for (name,) in harness.query(
+            "select column_name from information_schema.columns where table_schema = ? "
+            "and table_name = ? order by ordinal_position", [schema, table])
+            if name not in WALL_CLOCK_COLUMNS]
+        select = ", ".join(f'"{name}"' for name in columns)
+        rows = [tuple(value.replace(str(harness.root), "<root>") if isinstance(value, str)
+                      else value for value in row)
+                for row in harness.query(f'select {select} from "{schema}"."{table}"')]
+        contents[f"{schema}.{table}"] = sorted(rows, key=repr)
+    return contents
+
+
+def test_nodes_of_idle_feeds_are_left_out_with_the_same_tables(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same history with the idle feeds' nodes left out and with every node built leaves
+    every table of staging, marts and reporting equal, and the same exports."""
+    from main_image import idle_nodes
+
+    real = idle_nodes.nodes_without_work
+    results: dict[bool, dict[str, Any]] = {}
+    for always in (False, True):
+        if always:
+            monkeypatch.setenv(transform_skip.ALWAYS_TRANSFORM_ENV, "1")
+        else:
+            monkeypatch.delenv(transform_skip.ALWAYS_TRANSFORM_ENV, raising=False)
+        left_out: list[list[str]] = []
+
+        def recording(graph: Any, idle: Any, left_out: list = left_out) -> list[str]:
+            left_out[-1] = real(graph, idle)
+            return left_out[-1]
+
+        monkeypatch.setattr(idle_nodes, "nodes_without_work", recording)
+        root = tmp_path / ("always" if always else "idle")
+        harness = PipelineHarness(root=root, warehouse=root / "warehouse.duckdb")
+        deliveries = {name: harness.write_files(name, files)
+                      for name, files in NODE_HISTORY_FILES.items()}
+        exports = []
+        for delivery, as_of in NODE_HISTORY:
+            left_out.append([])
+            result = harness.run(deliveries[delivery] if delivery else {}, as_of)
+            assert result.transform_decision.run_dbt, result.transform_decision
+            exports.append({name: Path(result.outputs.location(name)).read_bytes()
+                            for name in ("changes", "snapshot", "metrics")})
+        results[always] = {"left_out": left_out, "exports": exports,
+                           "tables": every_table(harness)}
+
+    assert all(not nodes for nodes in results[True]["left_out"]), "nothing is left out"
+    first, images_busy, events_busy, all_idle = results[False]["left_out"]
+    assert first == []
+    assert "model.main_image.stg_user_events" in images_busy
+    assert "model.main_image.stg_images" not in images_busy
+    assert "model.main_image.stg_user_events" not in events_busy
+    assert {"model.main_image.stg_images", "model.main_image.int_images_latest",
+            "model.main_image.stg_obiq_scores"} <= set(events_busy)
+    assert any(node.startswith("test.") for node in events_busy)
+    assert "model.main_image.int_hotels_in_scope" not in all_idle, "tables always run"
+    assert "model.main_image.fct_rejected_records" in all_idle
+    assert results[False]["exports"] == results[True]["exports"]
+    left, right = results[False]["tables"], results[True]["tables"]
+    assert left.keys() == right.keys()
+    for table in left:
+        assert left[table] == right[table], table
+    assert left["staging.int_user_events_deduplicated"], "the history must reach the events"

@@ -70,8 +70,10 @@ ENV_VARS: dict[str, EnvVar] = {
                                   "`land-<n>`, `landed`, `dbt-<n>`, `selected`, "
                                   "`export-written-<file>`, `export-renamed-<file>`)"),
     "MAIN_IMAGE_ALWAYS_TRANSFORM": EnvVar("false", "`main-image run`: run dbt even when no file "
-                                          "landed and no ranking can move (main_image/"
-                                          "transform_skip.py; the DAG always runs dbt)"),
+                                          "landed and no ranking can move, and build every "
+                                          "node, those of idle feeds included (main_image/"
+                                          "transform_skip.py, idle_nodes.py; the DAG always "
+                                          "runs every dbt node)"),
     "MAIN_IMAGE_DUCKDB_MEMORY_LIMIT": EnvVar("8GB", "DuckDB memory limit (loader, exports, dbt)"),
     "MAIN_IMAGE_DUCKDB_THREADS": EnvVar("2", "DuckDB threads"),
     "MAIN_IMAGE_DUCKDB_TEMP_DIR": EnvVar("<warehouse folder>/tmp", "DuckDB spill folder"),

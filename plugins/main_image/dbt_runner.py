@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,12 +176,14 @@ def run_dbt(
     raise_on_failure: bool = True,
     reuse_manifest: bool = False,
     log: bool = False,
+    exclude: Callable[[Any], list[str]] | None = None,
 ) -> DbtResult:
     """Run one dbt command (e.g. ["build"]) against the project, reporting each node.
 
     dbt's own console log never goes to stdout (the CLI's stdout carries only the metrics): with
     ``log`` it goes to stderr, otherwise only to dbt_project/logs/dbt.log; failures are reported
-    through the raised ``DbtError``."""
+    through the raised ``DbtError``. ``exclude`` gives more arguments from the parsed manifest
+    (``idle_nodes``); it is not called when the command parses the project itself."""
     from dbt.cli.main import dbtRunner  # heavy import, only when dbt actually runs
 
     os.environ.update(dbt_environment(warehouse, target))
@@ -194,6 +197,8 @@ def run_dbt(
         with contextlib.redirect_stdout(sys.stderr):
             manifest = _manifest_for(dbtRunner, command, variables, warehouse, target,
                                      reuse_manifest)
+            if exclude is not None and manifest is not None:
+                args += exclude(manifest)
             outcome = dbtRunner(manifest=manifest, callbacks=[reporter]).invoke(args)
     finally:
         release_duckdb()

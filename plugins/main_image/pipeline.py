@@ -8,7 +8,9 @@ The CLI calls ``run_pipeline`` (all four in one process); the DAG's tasks call `
 between them. Every rule about runs lives in these functions and in ``exports``.
 
 ``run_pipeline`` leaves dbt out when it provably has nothing to do (``transform_skip``: no file
-landed and no hotel's ranking can move with the run's parameters); the DAG always runs dbt.
+landed and no hotel's ranking can move with the run's parameters), and otherwise leaves out the
+nodes with no work (``idle_nodes``: the incremental chains of feeds that received no file); the
+DAG always runs every dbt node.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from main_image import faults, transform_skip
+from main_image import faults, idle_nodes, transform_skip
 from main_image.engines import LoadedFile, Warehouse, open_warehouse
 from main_image.exports import OutputPaths, Published, finish_interrupted_publications, publish
 from main_image.runs import RunParameters, dbt_variables
@@ -85,15 +87,26 @@ def transform(
     reuse_manifest: bool = False,
     dbt_log: bool = False,
     fingerprint: str | None = None,
+    idle_feeds: frozenset[str] = frozenset(),
 ) -> None:
     """dbt build (models, seeds, data tests; no unit tests) on the DuckDB file; raises DbtError.
 
     `dbt_command="run"` builds seeds and models without the data and unit tests (the
     property tests use it to explore more histories); `reuse_manifest` parses the project
     once per process. `fingerprint` (``transform_skip.project_fingerprint``, taken before dbt
-    started) is recorded with the attempt, for the next run's decision.
+    started) is recorded with the attempt, for the next run's decision. The nodes under
+    `idle_feeds` alone (``transform_skip.idle_feeds``) are left out (``idle_nodes``).
     """
     from main_image.dbt_runner import PIPELINE_BUILD_EXCLUDES, run_dbt
+
+    def leave_out_idle_nodes(manifest: Any) -> list[str]:
+        graph = idle_nodes.graph_of(manifest)
+        left_out = idle_nodes.nodes_without_work(graph, idle_feeds)
+        if progress and left_out:
+            models = sum(1 for unique_id in left_out if unique_id.startswith("model."))
+            progress(f"transform: {models} model(s) and {len(left_out) - models} test(s) "
+                     f"have no work (no file of {', '.join(sorted(idle_feeds))}): left out")
+        return idle_nodes.exclude_arguments(graph, left_out)
 
     command = ["build", *PIPELINE_BUILD_EXCLUDES]
     if dbt_command == "run":
@@ -108,6 +121,7 @@ def transform(
         progress=progress,
         reuse_manifest=reuse_manifest,
         log=dbt_log,
+        exclude=leave_out_idle_nodes if idle_feeds else None,
     )
     with open_warehouse(warehouse_path, None) as wh:
         wh.mark_selection_completed(invocation_seq)
@@ -140,11 +154,13 @@ def run_pipeline(
         decision = transform_skip.decide(wh, params, invocation_seq, loaded, fingerprint)
         if not decision.run_dbt:
             transform_skip.complete_without_dbt(wh, params, invocation_seq)
+        idle = (transform_skip.idle_feeds(wh, params, invocation_seq, loaded, fingerprint)
+                if decision.run_dbt else frozenset())
     if progress:
         progress(decision.message())
     if decision.run_dbt:
         transform(warehouse_path, params, invocation_seq, progress, dbt_command, reuse_manifest,
-                  dbt_log, fingerprint)
+                  dbt_log, fingerprint, idle)
     else:
         faults.reached("selected")
     timings["transform"] = time.perf_counter() - started
