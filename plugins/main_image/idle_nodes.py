@@ -7,7 +7,9 @@ completed attempt (``new_raw_lines``, ``file_seq_after``, ``file_seq_after_compl
 every raw feed upstream of it received no file since the last completed attempt, and every
 model upstream of it is such a model too, its build changes nothing: leaving it out gives the
 same tables. Its data tests check the rows written since the last completed run
-(macros/utils/test_scope.sql): there are none, so they are left out with it.
+(macros/utils/test_scope.sql): there are none, so they are left out with it. A test that must
+run (one of its parents is busy) keeps its quiet parents in the build, because dbt would leave
+it out with them.
 
 Everything else runs: tables and views (rebuilt from the state each run, and what reads them),
 models under a source this module does not know, and every node when the caller cannot vouch
@@ -88,8 +90,19 @@ def nodes_without_work(graph: Mapping[str, Node], idle_feeds: Iterable[str]) -> 
         memo[unique_id] = answer
         return answer
 
-    return sorted(unique_id for unique_id, node in graph.items()
-                  if node.resource_type in ("model", "test") and quiet(unique_id))
+    left_out = {unique_id for unique_id, node in graph.items()
+                if node.resource_type in ("model", "test") and quiet(unique_id)}
+    # dbt leaves out with an excluded model every test that depends on it: a test that must run
+    # (another parent is busy) keeps its parents in the build, where they change nothing
+    kept = True
+    while kept:
+        kept = False
+        for unique_id, node in graph.items():
+            if node.resource_type == "test" and unique_id not in left_out:
+                for parent in set(node.parents) & left_out:
+                    left_out.discard(parent)
+                    kept = True
+    return sorted(left_out)
 
 
 def exclude_arguments(graph: Mapping[str, Node], unique_ids: Iterable[str]) -> list[str]:

@@ -5,8 +5,9 @@
     checks the rows written since the last completed run: rows with a larger invocation_seq
     when the table has one, else rows of files after that run's landing watermark, else every
     row (tables rebuilt each run for the hotels in scope). On BigQuery a table with file_seq
-    and loaded_at is filtered on literal bounds of both instead (bigquery__file_seq_after). Earlier rows were checked by the runs
-    that wrote them; a failed run leaves its rows to be checked again by the next one.
+    and loaded_at is filtered on literal bounds of both instead (bigquery__file_seq_after).
+    Earlier rows were checked by the runs that wrote them; a failed run leaves its rows to be
+    checked again by the next one.
     Any other `where` works as in dbt.
 -#}
 {% macro default__get_where_subquery(relation) -%}
