@@ -60,11 +60,16 @@
     select file_seq, line_number from {{ relation }} where line_defect = 'duplicate_key'
 {%- endmacro %}
 
-{#- the rows of `relation` with `has_duplicate_key` (duplicate_key_lines above), for a feed
-    whose objects nest (stg_main_images; flat feeds use flag_duplicate_keys_of_flat_objects
-    below). `relation` is read twice: make it a materialized CTE (cte_materialized()), or DuckDB
-    inlines it into both readers and parses every line's JSON twice. -#}
+{#- the rows of `relation` with `has_duplicate_key`, for a feed whose objects nest
+    (stg_main_images; flat feeds use flag_duplicate_keys_of_flat_objects below). DuckDB walks
+    the `candidates` lines (duplicate_key_lines above) and reads `relation` twice: make it a
+    materialized CTE (cte_materialized()), or DuckDB inlines it into both readers and parses
+    every line's JSON twice. -#}
 {% macro flag_duplicate_keys(relation, candidates) -%}
+    {{ return(adapter.dispatch('flag_duplicate_keys', 'main_image')(relation, candidates)) }}
+{%- endmacro %}
+
+{% macro default__flag_duplicate_keys(relation, candidates) -%}
     select
         {{ relation }}.*,
         duplicate_keys.line_number is not null as has_duplicate_key
@@ -75,6 +80,14 @@
         on
             {{ relation }}.file_seq = duplicate_keys.file_seq
             and {{ relation }}.line_number = duplicate_keys.line_number
+{%- endmacro %}
+
+{#- BigQuery: the loader's mark (raw line_defect), whatever the feed -#}
+{% macro bigquery__flag_duplicate_keys(relation, candidates) -%}
+    select
+        *,
+        coalesce(line_defect = 'duplicate_key', false) as has_duplicate_key
+    from {{ relation }}
 {%- endmacro %}
 
 {#- true when JSON text holds no object or array inside its top-level object: one "{" and no
@@ -116,10 +129,7 @@
             and {{ fields }}.line_number = nested_duplicates.line_number
 {%- endmacro %}
 
-{#- BigQuery: the loader's mark -#}
+{#- BigQuery: the loader's mark, as for every feed -#}
 {% macro bigquery__flag_duplicate_keys_of_flat_objects(fields, lines) -%}
-    select
-        *,
-        coalesce(line_defect = 'duplicate_key', false) as has_duplicate_key
-    from {{ fields }}
+    {{ bigquery__flag_duplicate_keys(fields, none) }}
 {%- endmacro %}
