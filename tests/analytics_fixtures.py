@@ -114,3 +114,36 @@ def assert_images_processed_conserved(harness: Any) -> None:
     )
     assert reported == staged, f"rpt_images_processed_daily {reported} != stg_images {staged}"
     assert reported[0][0] == reported[0][1] + reported[0][2]
+
+
+def assert_duplicate_images_current(harness: Any) -> None:
+    """rpt_duplicate_images, built incrementally by hotel scope, equals the groups computed here
+    from scratch out of the current images and main images: every group of two or more active
+    images of a hotel sharing a hash, its representative the hotel's main image when in the
+    group, else the most pixels, then the lowest image id."""
+    images = harness.query(
+        "select hotel_id, image_hash, image_id, width, height "
+        "from staging.int_images_latest where is_active"
+    )
+    main_image = dict(harness.query("select hotel_id, image_id from marts.fct_main_image_snapshot"))
+    groups: dict[tuple[int, str], list[tuple[int, int, int]]] = {}
+    for hotel_id, image_hash, image_id, width, height in images:
+        groups.setdefault((hotel_id, image_hash), []).append((image_id, width, height))
+    expected = []
+    for (hotel_id, image_hash), members in groups.items():
+        if len(members) < 2:
+            continue
+        representative = min(
+            members,
+            key=lambda m: (main_image.get(hotel_id) != m[0], -(m[1] * m[2]), m[0]),
+        )[0]
+        for image_id, _, _ in members:
+            expected.append((hotel_id, image_hash, image_id, len(members), representative,
+                             image_id == representative, main_image.get(hotel_id) == image_id))
+    reported = harness.query(
+        "select hotel_id, image_hash, image_id, group_size, representative_image_id, "
+        "is_representative, is_current_main_image from reporting.rpt_duplicate_images"
+    )
+    assert sorted(reported) == sorted(expected), (
+        f"rpt_duplicate_images: {sorted(reported)} != {sorted(expected)}"
+    )

@@ -6,6 +6,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from analytics_fixtures import assert_duplicate_images_current
 from conftest import PipelineHarness, read_jsonl
 from main_image.dbt_runner import run_dbt
 from main_image.engines.duckdb import warehouse
@@ -384,6 +385,38 @@ def test_full_refresh_reaches_a_hotel_whose_image_moved_away(harness: PipelineHa
     result = harness.run(moved, DAY, full_refresh=True)
     assert result.metrics["main_images"] == {"new": 0, "updated": 1, "deleted": 1}
     assert harness.snapshot() == {2: (1001, "https://cdn.example.com/1001.jpg")}
+
+
+def test_duplicate_groups_follow_the_images_run_by_run(harness: PipelineHarness) -> None:
+    """rpt_duplicate_images recomputes the hotels in scope only: a group must vanish when its
+    images stop sharing a hash, leave with a moved image, and keep the rows of hotels out of
+    scope; after each run it equals the groups computed from scratch."""
+    shared, other = "00000000000000aa", "00000000000000bb"
+    history = [
+        # hotel 1: a group of three; hotel 2: a group of two; hotel 3: no group
+        [image(1001, 1, hash=shared), image(1002, 1, hash=shared, width=4000),
+         image(1003, 1, hash=shared), image(2001, 2, hash=other), image(2002, 2, hash=other),
+         image(3001, 3, hash=shared)],
+        # hotel 1 only: 1002 changes its hash (the representative moves), hotel 2 out of scope
+        [image(1002, 1, hash=other, width=4000)],
+        # 1003 moves to hotel 3 (its group there forms; hotel 1's group of 1001 alone vanishes)
+        [image(1003, 3, hash=shared)],
+        # hotel 2's group vanishes: 2002 is deactivated
+        [image(2002, 2, hash=other, is_active=False)],
+    ]
+    sizes = []
+    for number, lines in enumerate(history):
+        harness.run(harness.write_files(f"d{number}", {"images": lines}), DAY + timedelta(number))
+        assert_duplicate_images_current(harness)
+        sizes.append(harness.query(
+            "select hotel_id, count(*) from reporting.rpt_duplicate_images group by 1 order by 1"
+        ))
+    assert sizes == [
+        [(1, 3), (2, 2)],
+        [(1, 2), (2, 2)],
+        [(2, 2), (3, 2)],
+        [(3, 2)],
+    ]
 
 
 def test_changes_of_an_unfinished_attempt_are_revisited(harness: PipelineHarness) -> None:

@@ -27,7 +27,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from analytics_fixtures import assert_images_processed_conserved
+from analytics_fixtures import assert_duplicate_images_current, assert_images_processed_conserved
 from conftest import PipelineHarness, read_jsonl, serving_feed, serving_main_images
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
@@ -67,8 +67,8 @@ optional_image_fields = st.fixed_dictionaries(
 )
 
 image_lines = st.builds(
-    lambda image_id, hotel_id, width, height, created, timestamp, active, variant, more: json.dumps(
-        {
+    lambda image_id, hotel_id, width, height, created, timestamp, active, variant, more, shared: (
+        json.dumps({
             "hotel_id": hotel_id,
             "image_id": image_id,
             "cdn_url": url(image_id, variant),
@@ -78,9 +78,10 @@ image_lines = st.builds(
                 f"{created.isoformat()}T10:00:00Z" if timestamp else created.isoformat()
             ),
             "is_active": active,
-            "hash": f"{image_id:016x}",
+            # a shared hash now and then: duplicate groups within a hotel (rpt_duplicate_images)
+            "hash": f"{image_id if shared is None else shared:016x}",
             **more,
-        }
+        })
     ),
     st.sampled_from(IMAGE_IDS),
     st.sampled_from(HOTELS),
@@ -91,6 +92,7 @@ image_lines = st.builds(
     st.sampled_from([True, True, True, False]),
     st.sampled_from([0, 1]),
     optional_image_fields,
+    st.sampled_from([None, None, 0xAA, 0xBB]),
 )
 
 malformed_lines = st.sampled_from(
@@ -320,6 +322,8 @@ def test_random_histories_keep_the_invariants(history: list[dict], scoring_versi
             assert serving_main_images(serving) == snapshot, f"serving copy after run {number}"
             # the images processed per day and source add up to the staged image records
             assert_images_processed_conserved(harness)
+            # the duplicate groups, built by hotel scope, are those of the current images
+            assert_duplicate_images_current(harness)
 
         # at most one change per hotel per run (so one main image per hotel at any time)
         duplicates = harness.query(
@@ -340,6 +344,7 @@ def test_random_histories_keep_the_invariants(history: list[dict], scoring_versi
         assert read_jsonl(full.outputs.changes) == []
         assert harness.snapshot() == final
         assert_images_processed_conserved(harness)
+        assert_duplicate_images_current(harness)
         # the change feed from cursor zero is every run's changes export, in order
         exported_changes = [change for run in harness.runs
                             for change in read_jsonl(run.outputs.changes)]  # fmt: skip

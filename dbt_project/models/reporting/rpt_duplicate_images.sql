@@ -1,12 +1,37 @@
 {#- Duplicate images: groups of a hotel's current images (latest state, active) that share a
     perceptual hash, one row per image of a group of two or more. The group's representative is
     the hotel's current main image when it is in the group, else the image with the most pixels,
-    then the lowest image id. Rebuilt each run. -#}
+    then the lowest image id. -#}
+{#- Incremental by hotel: a hotel's groups change only with its image records and its main
+    image, and both put the hotel in int_hotels_in_scope (a moved image puts its old hotel there
+    too; a new scoring configuration or a full refresh puts every hotel there). The pre-hook
+    deletes the scope's rows and the model appends the scope's groups anew, so a hotel whose
+    groups are gone keeps no row (delete+insert on hotel_id would keep them). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy=('merge' if target.type == 'bigquery' else 'append'),
+    on_schema_change='fail',
+    pre_hook=(
+        "{% if is_incremental() %}delete from {{ this }} where hotel_id in"
+        " (select hotel_id from {{ ref('int_hotels_in_scope') }}){% endif %}"
+    ),
+    cluster_by=bq_cluster_by(['hotel_id']),
+) }}
+
 with
 
+scope as (
+    select hotel_id from {{ ref('int_hotels_in_scope') }}
+),
+
 images as (
-    select * from {{ ref('int_images_latest') }}
-    where is_active
+    select images.*
+    from {{ ref('int_images_latest') }} as images
+    {%- if is_incremental() %}
+    inner join scope
+        on images.hotel_id = scope.hotel_id
+    {%- endif %}
+    where images.is_active
 ),
 
 main_images as (
