@@ -25,13 +25,12 @@ scope as (
 ),
 
 images as (
-    select images.*
-    from {{ ref('int_images_latest') }} as images
-    {%- if is_incremental() %}
-    inner join scope
-        on images.hotel_id = scope.hotel_id
-    {%- endif %}
-    where images.is_active
+    select * from {{ ref('int_images_latest') }}
+    where
+        is_active
+        {%- if is_incremental() %}
+        and hotel_id in (select scope.hotel_id from scope)
+        {%- endif %}
 ),
 
 main_images as (
