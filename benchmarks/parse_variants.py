@@ -88,14 +88,19 @@ def main() -> None:
     con.execute("set memory_limit = '8GB'")
     con.execute("set preserve_insertion_order = false")
     con.execute(f"set temp_directory = '{scratch / 'spill'}'")
-    # the lines as the loader stages them (loader.py, read_text)
-    con.execute(f"""
+    # the lines split as loader.py's read_text reader splits them (its byte-order-mark and
+    # trailing-line handling left out: the generator writes neither); blank lines dropped
+    con.execute("""
         create table staged as
         select generate_subscripts(lines, 1) as line_number, unnest(lines) as line
-        from (select string_split(content, chr(10)) as lines from read_text('{args.images}'))
-    """)
+        from (select string_split(content, chr(10)) as lines from read_text(?))
+    """, [str(args.images)])
     con.execute("delete from staged where line = ''")
     lines = con.execute("select count(*) from staged").fetchone()[0]
+    if not lines:  # read_text matches no file (or only empty ones) without an error
+        con.close()
+        shutil.rmtree(scratch)
+        parser.error(f"no lines in {args.images} (a file or a glob of JSON Lines files)")
     print(f"{lines:,} lines of {args.images}, {args.repeats} repeats", flush=True)
 
     seconds: dict[str, list[float]] = {step: [] for step in STEPS}
